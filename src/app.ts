@@ -1,0 +1,102 @@
+/**
+ * Builds the fedgate server from a validated configuration. Reads like a table of contents:
+ * keys, store, metadata, the protocol ends, the flow between them, and the HTTP plumbing.
+ * Tests build it too, so nothing here listens or reads process-wide state.
+ */
+import formbody from '@fastify/formbody';
+import cookie from '@fastify/cookie';
+import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import type { Config } from './config/schema.js';
+import { LoginFlow } from './core/flow.js';
+import { SessionManager } from './core/session.js';
+import { loadOrCreateKeyPair, loadOrCreateSecret } from './crypto/keys.js';
+import { SamlSpBackend } from './backends/saml-sp/backend.js';
+import { SamlIdpFrontend } from './frontends/saml-idp/frontend.js';
+import { DISCOVERY_PATH, registerDiscovery } from './discovery/routes.js';
+import { registerDemo } from './demo/register.js';
+import { registerErrorHandling } from './http/errors.js';
+import { registerHealth } from './http/health.js';
+import { registerSecurityHeaders } from './http/security.js';
+import { EntityIndex } from './metadata/entity-index.js';
+import { Pipeline } from './pipeline/runner.js';
+import { createStore } from './store/index.js';
+
+export interface BuildOptions {
+  /** A pino logger or Fastify logger options; defaults to JSON logs at config.logging.level. */
+  logger?: FastifyBaseLogger | { level: string } | boolean;
+}
+
+export interface FedgateApp {
+  app: FastifyInstance;
+  /** One line on what was loaded, for the start-up message. */
+  summary: string;
+}
+
+export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FedgateApp> {
+  const loggerOption = options.logger ?? { level: config.logging.level };
+  const app = Fastify({
+    ...(typeof loggerOption === 'object' && 'child' in loggerOption
+      ? { loggerInstance: loggerOption }
+      : { logger: loggerOption }),
+    bodyLimit: config.server.bodyLimitBytes,
+    trustProxy: config.server.trustProxy.length > 0 ? config.server.trustProxy : false,
+    disableRequestLogging: false,
+    routerOptions: { ignoreTrailingSlash: true },
+  });
+  const log = app.log;
+  const secureCookies = config.server.cookieSecure ?? config.server.baseUrl.startsWith('https:');
+
+  const signing = await loadOrCreateKeyPair(config.dataDir, 'signing', `${new URL(config.server.baseUrl).host} signing`, config.keys.signing);
+  const encryption = await loadOrCreateKeyPair(config.dataDir, 'encryption', `${new URL(config.server.baseUrl).host} encryption`, config.keys.encryption);
+  const identifierSalt = config.secrets.identifierSalt ?? loadOrCreateSecret(config.dataDir, 'identifier-salt');
+
+  const store = createStore(config.store, log);
+  const metadataOptions = { log };
+  const idps = await EntityIndex.load(config.backends.saml.enabled ? config.backends.saml.idps : [], metadataOptions);
+  const sps = await EntityIndex.load(config.frontends.saml.enabled ? config.frontends.saml.sps : [], metadataOptions);
+
+  const backend = new SamlSpBackend({ config, signing, encryption, idps, store });
+  const frontend = new SamlIdpFrontend({ config, signing, sps, identifierSalt });
+
+  if (config.demo.enabled) {
+    await registerDemo(app, { config, idps, sps, spBackend: backend, idpFrontend: frontend, signing });
+  }
+
+  const sessions = new SessionManager(store, { cookieName: config.session.cookieName, ttlMs: config.session.ttlSeconds * 1000, secureCookies });
+  const flow = new LoginFlow({
+    store,
+    sessions,
+    pipeline: new Pipeline(config.pipeline, log),
+    frontends: config.frontends.saml.enabled ? [frontend] : [],
+    backends: config.backends.saml.enabled ? [backend] : [],
+    flowTtlMs: config.session.flowTtlSeconds * 1000,
+    discoveryPath: DISCOVERY_PATH,
+  });
+
+  await app.register(cookie);
+  await app.register(formbody);
+  registerErrorHandling(app);
+  registerSecurityHeaders(app);
+  registerHealth(app);
+  if (config.frontends.saml.enabled) frontend.register(app, flow);
+  if (config.backends.saml.enabled) backend.register(app, flow);
+  registerDiscovery(app, flow, {
+    cookieName: config.discovery.cookieName,
+    rememberDays: config.discovery.rememberDays,
+    secureCookies,
+  });
+
+  idps.startRefresh();
+  sps.startRefresh();
+  app.addHook('onClose', async () => {
+    idps.stop();
+    sps.stop();
+    await store.close();
+  });
+
+  const upstreamCount = flow.upstreams().length;
+  const summary =
+    `${upstreamCount} upstream IdP${upstreamCount === 1 ? '' : 's'}, ${sps.sps().length} downstream SP${sps.sps().length === 1 ? '' : 's'}, ` +
+    `${config.store.type} store${config.demo.enabled ? ', demo enabled' : ''}`;
+  return { app, summary };
+}

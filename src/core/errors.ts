@@ -1,0 +1,234 @@
+/**
+ * Typed errors, one class per failure. Each carries once and for all how it is shown: the HTTP
+ * status of the error page, the SAML status to answer a service with (when the service may be
+ * answered at all), and a short message safe to show to a user. The reason (`message`) goes to
+ * the log only.
+ */
+
+export const SAML_STATUS = {
+  success: 'urn:oasis:names:tc:SAML:2.0:status:Success',
+  requester: 'urn:oasis:names:tc:SAML:2.0:status:Requester',
+  responder: 'urn:oasis:names:tc:SAML:2.0:status:Responder',
+  versionMismatch: 'urn:oasis:names:tc:SAML:2.0:status:VersionMismatch',
+  authnFailed: 'urn:oasis:names:tc:SAML:2.0:status:AuthnFailed',
+  noAuthnContext: 'urn:oasis:names:tc:SAML:2.0:status:NoAuthnContext',
+  noPassive: 'urn:oasis:names:tc:SAML:2.0:status:NoPassive',
+  requestDenied: 'urn:oasis:names:tc:SAML:2.0:status:RequestDenied',
+  invalidNameIdPolicy: 'urn:oasis:names:tc:SAML:2.0:status:InvalidNameIDPolicy',
+  noAvailableIdp: 'urn:oasis:names:tc:SAML:2.0:status:NoAvailableIDP',
+} as const;
+
+export interface SamlStatus {
+  top: string;
+  second?: string;
+}
+
+export abstract class FedgateError extends Error {
+  /** Stable machine name, used in logs and metrics. */
+  abstract readonly code: string;
+  /** HTTP status of the error page. */
+  abstract readonly httpStatus: number;
+  /** Text shown to the user: what went wrong, in their terms. */
+  abstract readonly userMessage: string;
+  /**
+   * SAML status to send back to a downstream SP once its request was verified and its ACS is
+   * known; undefined means the error is shown as a page only.
+   */
+  readonly samlStatus?: SamlStatus;
+
+  constructor(reason: string, options?: { cause?: unknown }) {
+    super(reason, options);
+    this.name = new.target.name;
+  }
+}
+
+// ---- Downstream requests (fedgate as IdP) ----
+
+export class MalformedRequestError extends FedgateError {
+  readonly code = 'malformed_request';
+  readonly httpStatus = 400;
+  readonly userMessage = 'The service sent a login request fedgate cannot read.';
+}
+
+export class UnknownServiceProviderError extends FedgateError {
+  readonly code = 'unknown_service_provider';
+  readonly httpStatus = 403;
+  readonly userMessage = 'The service you came from is not registered with this login proxy.';
+}
+
+export class UnregisteredAcsUrlError extends FedgateError {
+  readonly code = 'unregistered_acs_url';
+  readonly httpStatus = 403;
+  readonly userMessage =
+    'The service asked for the answer to go to an address its registered metadata does not list.';
+}
+
+export class RequestSignatureRequiredError extends FedgateError {
+  readonly code = 'request_signature_required';
+  readonly httpStatus = 403;
+  readonly userMessage = 'The service must sign its login requests, and this one was not signed.';
+}
+
+export class InvalidRequestSignatureError extends FedgateError {
+  readonly code = 'invalid_request_signature';
+  readonly httpStatus = 403;
+  readonly userMessage = 'The signature on the service’s login request is not valid.';
+}
+
+export class NoPassiveError extends FedgateError {
+  readonly code = 'no_passive';
+  readonly httpStatus = 400;
+  readonly userMessage = 'The service asked for a login without interaction, and you have no session here.';
+  override readonly samlStatus = { top: SAML_STATUS.responder, second: SAML_STATUS.noPassive };
+}
+
+export class UnsupportedNameIdFormatError extends FedgateError {
+  readonly code = 'invalid_nameid_policy';
+  readonly httpStatus = 400;
+  readonly userMessage = 'The service asked for a kind of user identifier this proxy does not issue to it.';
+  override readonly samlStatus = { top: SAML_STATUS.requester, second: SAML_STATUS.invalidNameIdPolicy };
+}
+
+// ---- Upstream responses (fedgate as SP) ----
+
+export class MalformedResponseError extends FedgateError {
+  readonly code = 'malformed_response';
+  readonly httpStatus = 400;
+  readonly userMessage = 'Your identity provider sent an answer fedgate cannot read.';
+}
+
+export class InvalidSignatureError extends FedgateError {
+  readonly code = 'invalid_signature';
+  readonly httpStatus = 403;
+  readonly userMessage = 'The answer from your identity provider is not signed with a key it has registered.';
+}
+
+export class UnsignedResponseError extends FedgateError {
+  readonly code = 'unsigned_response';
+  readonly httpStatus = 403;
+  readonly userMessage = 'The answer from your identity provider was not signed.';
+}
+
+export class ExpiredMessageError extends FedgateError {
+  readonly code = 'expired';
+  readonly httpStatus = 403;
+  readonly userMessage = 'The answer from your identity provider has expired or is not yet valid. Check your clock and try again.';
+}
+
+export class WrongAudienceError extends FedgateError {
+  readonly code = 'wrong_audience';
+  readonly httpStatus = 403;
+  readonly userMessage = 'The answer from your identity provider was meant for another service.';
+}
+
+export class WrongDestinationError extends FedgateError {
+  readonly code = 'wrong_destination';
+  readonly httpStatus = 403;
+  readonly userMessage = 'The answer from your identity provider was addressed to another endpoint.';
+}
+
+export class WrongIssuerError extends FedgateError {
+  readonly code = 'wrong_issuer';
+  readonly httpStatus = 403;
+  readonly userMessage = 'The answer came from a different identity provider than the one you were sent to.';
+}
+
+export class UnknownIdentityProviderError extends FedgateError {
+  readonly code = 'unknown_identity_provider';
+  readonly httpStatus = 403;
+  readonly userMessage = 'That identity provider is not known to this login proxy.';
+}
+
+export class ReplayedMessageError extends FedgateError {
+  readonly code = 'replayed';
+  readonly httpStatus = 403;
+  readonly userMessage = 'This answer was already used. Please start the login again from the service.';
+}
+
+export class UnsolicitedResponseError extends FedgateError {
+  readonly code = 'unsolicited_response';
+  readonly httpStatus = 403;
+  readonly userMessage = 'fedgate received a login answer it did not ask for. Please start from the service.';
+}
+
+export class UnknownLoginError extends FedgateError {
+  readonly code = 'unknown_login';
+  readonly httpStatus = 400;
+  readonly userMessage = 'This login is unknown or has expired. Please start again from the service.';
+}
+
+export class UpstreamAuthnFailedError extends FedgateError {
+  readonly code = 'upstream_failed';
+  readonly httpStatus = 502;
+  readonly userMessage = 'Your identity provider did not log you in.';
+  override readonly samlStatus = { top: SAML_STATUS.responder, second: SAML_STATUS.authnFailed };
+}
+
+// ---- Proxy state and policy ----
+
+export class NoUpstreamAvailableError extends FedgateError {
+  readonly code = 'no_upstream';
+  readonly httpStatus = 400;
+  readonly userMessage = 'No identity provider is available for this service.';
+  override readonly samlStatus = { top: SAML_STATUS.responder, second: SAML_STATUS.noAvailableIdp };
+}
+
+export class LoginDeniedError extends FedgateError {
+  readonly code = 'login_denied';
+  readonly httpStatus = 403;
+  readonly userMessage: string;
+  override readonly samlStatus = { top: SAML_STATUS.responder, second: SAML_STATUS.requestDenied };
+  constructor(reason: string, userMessage: string) {
+    super(reason);
+    this.userMessage = userMessage;
+  }
+}
+
+export class StoreUnavailableError extends FedgateError {
+  readonly code = 'store_unavailable';
+  readonly httpStatus = 503;
+  readonly userMessage = 'The login service is temporarily unavailable. Please try again in a minute.';
+}
+
+export class PayloadTooLargeError extends FedgateError {
+  readonly code = 'payload_too_large';
+  readonly httpStatus = 413;
+  readonly userMessage = 'The message is too large.';
+}
+
+export class NotFoundError extends FedgateError {
+  readonly code = 'not_found';
+  readonly httpStatus = 404;
+  readonly userMessage = 'There is nothing at this address.';
+}
+
+export class ConfigError extends Error {
+  /** One line per problem, each naming the key path. */
+  constructor(readonly problems: string[]) {
+    super(problems.join('\n'));
+    this.name = 'ConfigError';
+  }
+}
+
+export class NoAuthnContextError extends FedgateError {
+  readonly code = 'no_authn_context';
+  readonly httpStatus = 403;
+  readonly userMessage = 'Your login does not meet the authentication level the service requires.';
+  override readonly samlStatus = { top: SAML_STATUS.responder, second: SAML_STATUS.noAuthnContext };
+}
+
+// ---- SAML metadata ----
+
+/** A metadata document that must not be used: unreadable, unsigned, wrongly signed or out of date. */
+export class InvalidMetadataError extends FedgateError {
+  readonly code = 'invalid_metadata';
+  readonly httpStatus = 500;
+  readonly userMessage = 'The login service could not load the registry of trusted services. Please try again later.';
+}
+
+/** A metadata source that could not be read or fetched (file missing, network, HTTP status). */
+export class MetadataUnavailableError extends FedgateError {
+  readonly code = 'metadata_unavailable';
+  readonly httpStatus = 503;
+  readonly userMessage = 'The login service could not load the registry of trusted services. Please try again later.';
+}

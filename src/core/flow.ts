@@ -1,0 +1,197 @@
+/**
+ * The only place that sequences a login: a frontend hands over a verified service request, the
+ * user picks (or a hint names) an upstream, a backend authenticates the user there and hands back
+ * an Identity, the pipeline filters it, and the owning frontend answers the service.
+ *
+ * Everything that must survive between two HTTP requests lives in the Store, so any instance can
+ * continue a login another instance started.
+ */
+import { randomBytes } from 'node:crypto';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import {
+  FedgateError,
+  NoPassiveError,
+  NoUpstreamAvailableError,
+  UnknownIdentityProviderError,
+  UnknownLoginError,
+} from './errors.js';
+import type { AuthnRequest, Identity, UpstreamInfo } from './model.js';
+import type { SessionManager } from './session.js';
+import type { Store } from '../store/store.js';
+
+/** A login waiting for the user to authenticate upstream. */
+export interface PendingLogin {
+  id: string;
+  request: AuthnRequest;
+}
+
+/** A downstream protocol end (fedgate as IdP or OP). */
+export interface Frontend {
+  readonly name: string;
+  /** Sends the successful answer for `request` to the service through the browser. */
+  respond(request: AuthnRequest, identity: Identity, reply: FastifyReply): Promise<void>;
+  /**
+   * Answers the service with an error (e.g. a SAML status) when that is safe, i.e. the request
+   * was verified and its return address comes from metadata. Returns false when it cannot, and the
+   * user is shown an error page instead.
+   */
+  respondError(request: AuthnRequest, error: FedgateError, reply: FastifyReply): Promise<boolean>;
+}
+
+/** An upstream protocol end (fedgate as SP or RP). */
+export interface Backend {
+  readonly name: string;
+  /** The upstream identity providers this backend can send users to. */
+  upstreams(): UpstreamInfo[];
+  /**
+   * Sends the browser to `upstreamId` to authenticate. The backend binds its own request
+   * identifier to `login.id` in the store, and later calls `LoginFlow.finish` with that id.
+   */
+  startLogin(login: PendingLogin, upstreamId: string, reply: FastifyReply): Promise<void>;
+}
+
+/** Runs the configured attribute filters; see src/pipeline/. */
+export interface IdentityPipeline {
+  run(identity: Identity, request: AuthnRequest): Promise<Identity>;
+}
+
+export interface LoginFlowDeps {
+  store: Store;
+  sessions: SessionManager;
+  pipeline: IdentityPipeline;
+  frontends: Frontend[];
+  backends: Backend[];
+  flowTtlMs: number;
+  /** Path of the discovery page; it receives `?login=<id>`. */
+  discoveryPath: string;
+}
+
+const loginKey = (id: string) => `login:${id}`;
+
+export class LoginFlow {
+  private readonly frontends = new Map<string, Frontend>();
+  private readonly backends = new Map<string, Backend>();
+
+  constructor(private readonly deps: LoginFlowDeps) {
+    for (const f of deps.frontends) this.frontends.set(f.name, f);
+    for (const b of deps.backends) this.backends.set(b.name, b);
+  }
+
+  /** Every upstream of every backend, for discovery and hints. */
+  upstreams(): UpstreamInfo[] {
+    return [...this.backends.values()].flatMap((b) => b.upstreams());
+  }
+
+  findUpstream(id: string): UpstreamInfo | undefined {
+    return this.upstreams().find((u) => u.id === id);
+  }
+
+  /**
+   * Called by a frontend once it has verified the service's request. Answers from the SSO session
+   * when there is one (and the service did not force a new authentication), otherwise starts an
+   * upstream login.
+   */
+  async start(request: AuthnRequest, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    try {
+      if (!request.forceAuthn) {
+        const session = await this.deps.sessions.current(req);
+        if (session) {
+          req.log.info({ requester: request.requester, upstream: session.identity.issuer }, 'answered from SSO session');
+          return await this.complete(request, session.identity, reply);
+        }
+      }
+      if (request.isPassive) throw new NoPassiveError(`IsPassive request from ${request.requester} and no SSO session`);
+
+      const login: PendingLogin = { id: randomBytes(16).toString('base64url'), request };
+      await this.deps.store.set(loginKey(login.id), JSON.stringify(login.request), this.deps.flowTtlMs);
+
+      const upstream = this.preselectedUpstream(request);
+      if (upstream) return await this.backendFor(upstream).startLogin(login, upstream.id, reply);
+      return await reply.redirect(`${this.deps.discoveryPath}?login=${encodeURIComponent(login.id)}`, 302);
+    } catch (err) {
+      return this.fail(request, err, reply);
+    }
+  }
+
+  /** The login waiting for an upstream choice, or UnknownLoginError. */
+  async pending(loginId: string): Promise<PendingLogin> {
+    const raw = await this.deps.store.get(loginKey(loginId));
+    if (!raw) throw new UnknownLoginError(`no pending login ${loginId}`);
+    return { id: loginId, request: JSON.parse(raw) as AuthnRequest };
+  }
+
+  /** Called by discovery with the user's choice. */
+  async chooseUpstream(loginId: string, upstreamId: string, reply: FastifyReply): Promise<void> {
+    const login = await this.pending(loginId);
+    const upstream = this.findUpstream(upstreamId);
+    if (!upstream) throw new UnknownIdentityProviderError(`discovery choice ${upstreamId} is not a configured upstream`);
+    try {
+      await this.backendFor(upstream).startLogin(login, upstream.id, reply);
+    } catch (err) {
+      return this.fail(login.request, err, reply);
+    }
+  }
+
+  /**
+   * Called by a backend with the verified upstream identity. Takes the pending login atomically,
+   * so of two concurrent answers for one login exactly one continues.
+   */
+  async finish(loginId: string, identity: Identity, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const raw = await this.deps.store.take(loginKey(loginId));
+    if (!raw) throw new UnknownLoginError(`login ${loginId} is unknown, expired or already finished`);
+    const request = JSON.parse(raw) as AuthnRequest;
+    try {
+      await this.deps.sessions.create(identity, reply);
+      req.log.info({ requester: request.requester, upstream: identity.issuer }, 'upstream login finished');
+      return await this.complete(request, identity, reply);
+    } catch (err) {
+      return this.fail(request, err, reply);
+    }
+  }
+
+  /**
+   * Called by a backend when the upstream answered the login with an error: the service gets an
+   * error status when it can be answered, the user an error page otherwise.
+   */
+  async abort(loginId: string, error: FedgateError, reply: FastifyReply): Promise<void> {
+    const raw = await this.deps.store.take(loginKey(loginId));
+    if (!raw) throw error;
+    return this.fail(JSON.parse(raw) as AuthnRequest, error, reply);
+  }
+
+  private async complete(request: AuthnRequest, identity: Identity, reply: FastifyReply): Promise<void> {
+    const released = await this.deps.pipeline.run(identity, request);
+    await this.frontendFor(request).respond(request, released, reply);
+  }
+
+  private async fail(request: AuthnRequest, err: unknown, reply: FastifyReply): Promise<void> {
+    if (err instanceof FedgateError && err.samlStatus) {
+      reply.request.log.warn({ code: err.code, reason: err.message, requester: request.requester }, 'login failed; answering the service');
+      if (await this.frontendFor(request).respondError(request, err, reply)) return;
+    }
+    throw err;
+  }
+
+  private preselectedUpstream(request: AuthnRequest): UpstreamInfo | undefined {
+    const upstreams = this.upstreams();
+    if (upstreams.length === 0) throw new NoUpstreamAvailableError('no upstream identity provider is configured');
+    for (const hint of request.idpHints) {
+      const hinted = upstreams.find((u) => u.id === hint);
+      if (hinted) return hinted;
+    }
+    return upstreams.length === 1 ? upstreams[0] : undefined;
+  }
+
+  private backendFor(upstream: UpstreamInfo): Backend {
+    const backend = this.backends.get(upstream.backend);
+    if (!backend) throw new UnknownIdentityProviderError(`no backend ${upstream.backend} for ${upstream.id}`);
+    return backend;
+  }
+
+  private frontendFor(request: AuthnRequest): Frontend {
+    const frontend = this.frontends.get(request.frontend);
+    // A stored request names a frontend of this build; anything else means the store was tampered with.
+    if (!frontend) throw new UnknownLoginError(`login names unknown frontend ${request.frontend}`);
+    return frontend;
+  }
+}

@@ -1,0 +1,93 @@
+/**
+ * The `fedgate` command: serve, check-config, keys. Configuration problems print one line per
+ * problem and exit with status 2; anything else unexpected exits with 1.
+ */
+import { parseArgs } from 'node:util';
+import { DEFAULT_CONFIG_PATH, loadConfig } from './config/load.js';
+import { ConfigError } from './core/errors.js';
+
+const USAGE = `Usage: fedgate <command> [options]
+
+Commands:
+  serve          start the proxy
+  check-config   validate the configuration and print every problem
+  keys           generate a self-signed key pair (RSA-2048) for signing or encryption
+
+Options:
+  -c, --config PATH   configuration file (default: $FEDGATE_CONFIG or ${DEFAULT_CONFIG_PATH})
+  --out DIR           keys: folder to write NAME.key and NAME.crt into (default: .)
+  --name NAME         keys: file name stem (default: both signing and encryption)
+  --cn TEXT           keys: certificate subject common name (default: fedgate)
+  -h, --help          show this help`;
+
+async function serve(configPath: string): Promise<void> {
+  const config = loadConfig(configPath);
+  // Loaded here so check-config and keys start without the whole server.
+  const { buildApp } = await import('./app.js');
+  const { app, summary } = await buildApp(config);
+  const shutdown = async (signal: string) => {
+    app.log.info({ signal }, 'shutting down');
+    await app.close();
+    process.exit(0);
+  };
+  process.once('SIGINT', () => void shutdown('SIGINT'));
+  process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  await app.listen({ host: config.server.host, port: config.server.port });
+  const front = config.demo.enabled ? `${config.server.baseUrl}/demo` : `${config.server.baseUrl}/saml/idp/metadata`;
+  process.stdout.write(`fedgate is running: open ${front}\nLoaded from ${configPath}: ${summary}\n`);
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      out: { type: 'string', default: '.' },
+      name: { type: 'string' },
+      cn: { type: 'string', default: 'fedgate' },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  const command = positionals[0];
+  const configPath = values.config ?? process.env.FEDGATE_CONFIG ?? DEFAULT_CONFIG_PATH;
+  if (values.help || !command) {
+    process.stdout.write(`${USAGE}\n`);
+    return command || values.help ? 0 : 2;
+  }
+  switch (command) {
+    case 'serve':
+      await serve(configPath);
+      return 0;
+    case 'check-config':
+      loadConfig(configPath);
+      process.stdout.write(`${configPath}: configuration is valid\n`);
+      return 0;
+    case 'keys':
+      const { runKeysCommand } = await import('./crypto/keys-command.js');
+      for (const name of values.name ? [values.name] : ['signing', 'encryption']) {
+        await runKeysCommand({ out: values.out, name, cn: values.cn });
+      }
+      return 0;
+    default:
+      process.stderr.write(`fedgate: unknown command "${command}"\n\n${USAGE}\n`);
+      return 2;
+  }
+}
+
+export function run(argv: string[]): void {
+  main(argv).then(
+    (code) => {
+      if (code !== 0) process.exitCode = code;
+    },
+    (err: unknown) => {
+      if (err instanceof ConfigError) {
+        process.stderr.write(`Configuration problems:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      process.stderr.write(`fedgate: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
