@@ -1,0 +1,191 @@
+/**
+ * What the Redis store does when Redis goes away: requests fail fast with StoreUnavailableError,
+ * the process lives on, and the same store works again once Redis is back.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { setTimeout as sleep } from 'node:timers/promises';
+import t from 'tap';
+import { StoreUnavailableError } from '../../src/core/errors.js';
+import { RedisStore, type RedisStoreConfig, type StoreState } from '../../src/store/redis.js';
+
+function config(url: string): RedisStoreConfig {
+  return { type: 'redis', url, sentinelName: 'mymaster', keyPrefix: 'fedgate-test:', commandTimeoutMs: 500 };
+}
+
+async function freePort(): Promise<number> {
+  const server = createServer();
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const address = server.address();
+  server.close();
+  if (address === null || typeof address === 'string') throw new Error('no TCP port assigned');
+  return address.port;
+}
+
+function spawnRedis(port: number): ChildProcess {
+  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
+  return spawn('redis-server', args, { stdio: 'ignore' });
+}
+
+/** Resolves when a PING on a fresh connection is answered. */
+function pong(port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const socket = connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
+    socket.setTimeout(1000, () => socket.destroy(new Error('no answer')));
+    socket.once('data', (data) => {
+      socket.destroy();
+      if (data.toString().startsWith('+PONG')) resolve();
+      else reject(new Error(`unexpected answer ${data.toString()}`));
+    });
+    socket.once('error', reject);
+  });
+}
+
+/** Polls `attempt` until it resolves, for at most `timeoutMs`; returns its last error otherwise. */
+async function eventually<T>(timeoutMs: number, attempt: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      return await attempt();
+    } catch (err) {
+      if (Date.now() > deadline) throw err;
+      await sleep(100);
+    }
+  }
+}
+
+t.test('with Redis unreachable, operations fail fast with StoreUnavailableError', async (t) => {
+  const states: [StoreState, string?][] = [];
+  // Port 1 on loopback is closed: every connection attempt is refused.
+  const store = new RedisStore(config('redis://127.0.0.1:1'), {
+    onStateChange: (state, reason) => states.push([state, reason]),
+  });
+  t.teardown(() => store.close());
+
+  const started = Date.now();
+  await t.rejects(store.get('k'), StoreUnavailableError);
+  await t.rejects(store.set('k', 'v', 1000), StoreUnavailableError);
+  await t.rejects(store.setIfAbsent('k', 'v', 1000), StoreUnavailableError);
+  await t.rejects(store.take('k'), StoreUnavailableError);
+  await t.rejects(store.delete('k'), StoreUnavailableError);
+  await t.rejects(store.ping(), StoreUnavailableError);
+  const elapsed = Date.now() - started;
+  t.ok(elapsed < 3000, `six operations failed within ${elapsed} ms`);
+
+  const err = await store.get('k').catch((e: unknown) => e);
+  t.match(err, { httpStatus: 503, message: /unreachable.*ECONNREFUSED/ }, 'the error carries the reason');
+  await sleep(500); // several reconnection attempts fail meanwhile
+  t.same(
+    states.map(([state]) => state),
+    ['down'],
+    'the outage is reported once',
+  );
+});
+
+t.test('with a Redis that accepts connections but never answers, operations fail after commandTimeoutMs', async (t) => {
+  const sockets = new Set<Socket>();
+  const silent = createServer((socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  silent.listen(0, '127.0.0.1');
+  await once(silent, 'listening');
+  t.teardown(() => {
+    for (const socket of sockets) socket.destroy();
+    silent.close();
+  });
+  const { port } = silent.address() as AddressInfo;
+  const store = new RedisStore(config(`redis://127.0.0.1:${port}`));
+  t.teardown(() => store.close());
+
+  let started = Date.now();
+  await t.rejects(store.get('k'), StoreUnavailableError);
+  const first = Date.now() - started;
+  t.ok(first >= 400 && first < 1500, `the first operation waited for the 500 ms timeout (${first} ms)`);
+  started = Date.now();
+  await t.rejects(store.get('k'), StoreUnavailableError);
+  t.ok(Date.now() - started < 250, 'later operations fail at once while the outage lasts');
+});
+
+const redisServer = spawnSync('redis-server', ['--version']).error
+  ? 'redis-server is not installed (apt-get install redis-server)'
+  : false;
+
+t.test('the same store recovers when Redis comes back', { skip: redisServer }, async (t) => {
+  const port = await freePort();
+  let server: ChildProcess | undefined;
+  const start = async () => {
+    server = spawnRedis(port);
+    await eventually(10_000, () => pong(port));
+  };
+  const stop = async () => {
+    if (!server || server.exitCode !== null || server.signalCode !== null) return;
+    const exited = once(server, 'exit');
+    server.kill('SIGKILL');
+    await exited;
+  };
+  t.teardown(stop);
+
+  await start();
+  const states: StoreState[] = [];
+  const store = new RedisStore(config(`redis://127.0.0.1:${port}`), {
+    onStateChange: (state) => states.push(state),
+  });
+  t.teardown(() => store.close());
+
+  await store.set('k', 'before', 10_000);
+  t.equal(await store.get('k'), 'before', 'works while Redis runs');
+
+  server!.kill('SIGSTOP');
+  let started = Date.now();
+  await t.rejects(store.get('k'), StoreUnavailableError, 'a hanging Redis fails the command');
+  const waited = Date.now() - started;
+  t.ok(waited < 1500, `after the 500 ms command timeout (${waited} ms)`);
+  server!.kill('SIGCONT');
+  t.equal(await eventually(5_000, () => store.get('k')), 'before', 'and answers again once it resumes');
+
+  await stop();
+  // The next operation may still race the disconnect; it must fail typed, and soon.
+  const failure = await eventually(5_000, async () => {
+    const err = await store.get('k').then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (err === undefined) throw new Error('Redis still answers after being killed');
+    return err;
+  });
+  t.type(failure, StoreUnavailableError, 'fails with StoreUnavailableError while Redis is down');
+  started = Date.now();
+  await t.rejects(store.set('k', 'v', 1000), StoreUnavailableError);
+  t.ok(Date.now() - started < 1000, 'and fails fast');
+
+  await start();
+  await eventually(10_000, () => store.ping());
+  t.equal(await store.get('k'), null, 'the restarted Redis holds nothing (no persistence)');
+  await store.set('k', 'after', 10_000);
+  t.equal(await store.get('k'), 'after', 'works again without a new store');
+  t.same(states, ['up', 'down', 'up'], 'one report per change');
+});
+
+t.test('two stores on one Redis share values, and only one of them takes a value', { skip: redisServer }, async (t) => {
+  const port = await freePort();
+  const server = spawnRedis(port);
+  t.teardown(async () => {
+    const exited = once(server, 'exit');
+    server.kill('SIGKILL');
+    await exited;
+  });
+  const stores = Array.from({ length: 4 }, () => new RedisStore(config(`redis://127.0.0.1:${port}`)));
+  t.teardown(() => Promise.all(stores.map((s) => s.close())));
+  await eventually(10_000, () => pong(port));
+
+  await stores[0]!.set('flow', 'state', 10_000);
+  t.equal(await stores[1]!.get('flow'), 'state', 'another instance sees the value');
+  const taken = await Promise.all(stores.flatMap((s) => Array.from({ length: 5 }, () => s.take('flow'))));
+  t.same(
+    taken.filter((v) => v !== null),
+    ['state'],
+  );
+});
