@@ -75,6 +75,13 @@ export class InvalidRequestSignatureError extends FedgateError {
   readonly userMessage = 'The signature on the service’s login request is not valid.';
 }
 
+/** A downstream request issued too long ago or in the future (beyond the clock skew). */
+export class ExpiredRequestError extends FedgateError {
+  readonly code = 'expired_request';
+  readonly httpStatus = 400;
+  readonly userMessage = 'The service’s login request is too old or not yet valid. Go back to the service and try again; if this keeps happening, a clock is wrong.';
+}
+
 export class NoPassiveError extends FedgateError {
   readonly code = 'no_passive';
   readonly httpStatus = 400;
