@@ -329,10 +329,6 @@ export const configSchema = z
               .boolean()
               .default(true)
               .describe('Sign AuthnRequests (always done for IdPs whose metadata sets WantAuthnRequestsSigned)'),
-            allowUnsolicited: z
-              .boolean()
-              .default(false)
-              .describe('Accept IdP-initiated responses without InResponseTo (not recommended)'),
             idps: z.array(identityProviderSource).default([]).describe('Upstream SAML identity providers'),
           })
           .strict()
