@@ -82,6 +82,13 @@ export class ExpiredRequestError extends FedgateError {
   readonly userMessage = 'The service’s login request is too old or not yet valid. Go back to the service and try again; if this keeps happening, a clock is wrong.';
 }
 
+/** The answer to a service could not be built, e.g. its metadata's encryption key is unusable. */
+export class ResponseBuildError extends FedgateError {
+  readonly code = 'response_build_failed';
+  readonly httpStatus = 500;
+  readonly userMessage = 'fedgate could not prepare its answer for the service. Please contact the service’s support.';
+}
+
 export class NoPassiveError extends FedgateError {
   readonly code = 'no_passive';
   readonly httpStatus = 400;

@@ -46,7 +46,9 @@ export class SessionManager {
       path: '/',
       httpOnly: true,
       secure: this.options.secureCookies,
-      sameSite: 'lax',
+      // SAML services reach the SSO endpoint by cross-site POST too: over https the cookie must be
+      // SameSite=None to come along. Plain http (the local demo) cannot have None, so Lax there.
+      sameSite: this.options.secureCookies ? 'none' : 'lax',
       maxAge: Math.floor(this.options.ttlMs / 1000),
     });
     return session;
