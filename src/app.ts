@@ -6,6 +6,7 @@
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
 import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import { pino } from 'pino';
 import type { Config } from './config/schema.js';
 import { LoginFlow } from './core/flow.js';
 import { SessionManager } from './core/session.js';
@@ -22,8 +23,8 @@ import { Pipeline } from './pipeline/runner.js';
 import { createStore } from './store/index.js';
 
 export interface BuildOptions {
-  /** A pino logger or Fastify logger options; defaults to JSON logs at config.logging.level. */
-  logger?: FastifyBaseLogger | { level: string } | boolean;
+  /** The logger to use; defaults to pino JSON logs on stdout at config.logging.level. */
+  logger?: FastifyBaseLogger;
 }
 
 export interface FedgateApp {
@@ -33,14 +34,10 @@ export interface FedgateApp {
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FedgateApp> {
-  const loggerOption = options.logger ?? { level: config.logging.level };
   const app = Fastify({
-    ...(typeof loggerOption === 'object' && 'child' in loggerOption
-      ? { loggerInstance: loggerOption }
-      : { logger: loggerOption }),
+    loggerInstance: options.logger ?? pino({ level: config.logging.level }),
     bodyLimit: config.server.bodyLimitBytes,
     trustProxy: config.server.trustProxy.length > 0 ? config.server.trustProxy : false,
-    disableRequestLogging: false,
     routerOptions: { ignoreTrailingSlash: true },
   });
   const log = app.log;

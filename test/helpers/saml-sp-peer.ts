@@ -1,0 +1,107 @@
+/**
+ * A downstream SAML SP for tests, built from @node-saml/node-saml: it asks fedgate for a login and
+ * validates fedgate's answer with the certificate from fedgate's own metadata, as a real
+ * Shibboleth/SimpleSAMLphp SP would.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SAML, type Profile } from '@node-saml/node-saml';
+import { generateKeyPair } from '../../src/crypto/keys.js';
+
+export interface SpPeerOptions {
+  /** Sign AuthnRequests (and publish AuthnRequestsSigned="true"). */
+  signRequests?: boolean;
+  forceAuthn?: boolean;
+  passive?: boolean;
+  authnContext?: string[];
+}
+
+export interface SpPeer {
+  entityId: string;
+  acsUrl: string;
+  metadataXml: string;
+  /** URL of fedgate's SSO endpoint carrying a fresh AuthnRequest (HTTP-Redirect binding). */
+  loginUrl(extra?: { idphint?: string; relayState?: string }): Promise<string>;
+  /** The last answer the ACS received: a validated profile or the error node-saml raised. */
+  lastResult(): { profile?: Profile | null; error?: Error } | undefined;
+  close(): Promise<void>;
+}
+
+/** Pulls the first ds:X509Certificate of the IdP's signing key out of fedgate's metadata. */
+export function signingCertFromMetadata(xml: string): string {
+  const m = /<(?:\w+:)?KeyDescriptor(?![^>]*use="encryption")[^>]*>[\s\S]*?<(?:\w+:)?X509Certificate>([^<]+)</.exec(xml);
+  if (!m?.[1]) throw new Error('no signing certificate in metadata');
+  return m[1].replace(/\s+/g, '');
+}
+
+/** `fedgateUrl` may name a fedgate that is not started yet: its metadata is read when needed. */
+export async function startSpPeer(fedgateUrl: string, options: SpPeerOptions = {}): Promise<SpPeer> {
+  const keys = await generateKeyPair('test-sp');
+  // Read from fedgate's metadata on each validation, so the peer can exist before fedgate starts.
+  const idpCert = (done: (err: Error | null, cert?: string) => void) => {
+    fetch(`${fedgateUrl}/saml/idp/metadata`)
+      .then((res) => res.text())
+      .then((xml) => done(null, signingCertFromMetadata(xml)), done);
+  };
+  let result: { profile?: Profile | null; error?: Error } | undefined;
+
+  const server: Server = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString()));
+    req.on('end', () => {
+      const form = Object.fromEntries(new URLSearchParams(body));
+      saml
+        .validatePostResponseAsync(form)
+        .then(({ profile }) => {
+          result = { profile };
+          res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: true, profile }));
+        })
+        .catch((error: Error) => {
+          result = { error };
+          res.writeHead(403, { 'content-type': 'application/json' }).end(JSON.stringify({ ok: false, error: error.message }));
+        });
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  const entityId = `${base}/metadata`;
+  const acsUrl = `${base}/acs`;
+
+  const saml = new SAML({
+    issuer: entityId,
+    callbackUrl: acsUrl,
+    entryPoint: `${fedgateUrl}/saml/idp/sso`,
+    idpCert,
+    idpIssuer: `${fedgateUrl}/saml/idp/metadata`,
+    audience: entityId,
+    privateKey: options.signRequests ? keys.keyPem : undefined,
+    publicCert: keys.certPem,
+    decryptionPvk: keys.keyPem,
+    signatureAlgorithm: 'sha256',
+    wantAssertionsSigned: true,
+    wantAuthnResponseSigned: true,
+    validateInResponseTo: 'always' as never,
+    acceptedClockSkewMs: 5000,
+    identifierFormat: null,
+    forceAuthn: options.forceAuthn ?? false,
+    passive: options.passive ?? false,
+    ...(options.authnContext
+      ? { authnContext: options.authnContext, racComparison: 'exact' as const }
+      : { disableRequestedAuthnContext: true }),
+  });
+  let metadataXml = saml.generateServiceProviderMetadata(keys.certPem, keys.certPem);
+  if (options.signRequests) metadataXml = metadataXml.replace('<SPSSODescriptor ', '<SPSSODescriptor AuthnRequestsSigned="true" ');
+
+  return {
+    entityId,
+    acsUrl,
+    metadataXml,
+    async loginUrl(extra = {}) {
+      const url = new URL(await saml.getAuthorizeUrlAsync(extra.relayState ?? '', undefined, {}));
+      if (extra.idphint) url.searchParams.set('idphint', extra.idphint);
+      return url.toString();
+    },
+    lastResult: () => result,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
