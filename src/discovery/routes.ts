@@ -85,7 +85,7 @@ export function registerDiscovery(app: FastifyInstance, flow: LoginFlow, options
 <input type="search" id="q" name="q" value="${q ?? ''}" autocomplete="off" placeholder="e.g. university name">
 <noscript><button type="submit">Search</button></noscript>
 </form>
-<form method="post" action="${DISCOVERY_PATH}">
+<form id="choose" method="post" action="${DISCOVERY_PATH}">
 <input type="hidden" name="login" value="${loginId}">
 ${remembered ? html`<h2>Last used</h2><ul class="choices" aria-label="Last used identity provider">${choiceButton(remembered)}</ul><h2>All</h2>` : ''}
 <ul class="choices" id="idps" aria-label="Identity providers">${shown.map(choiceButton)}</ul>

@@ -5,14 +5,21 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { SAML, type Profile } from '@node-saml/node-saml';
+import { SAML, ValidateInResponseTo, type CacheItem, type CacheProvider, type Profile } from '@node-saml/node-saml';
 import { generateKeyPair } from '../../src/crypto/keys.js';
 
 export interface SpPeerOptions {
   /** Sign AuthnRequests (and publish AuthnRequestsSigned="true"). */
   signRequests?: boolean;
+}
+
+/** What one AuthnRequest asks for. */
+export interface LoginOptions {
+  idphint?: string;
+  relayState?: string;
   forceAuthn?: boolean;
   passive?: boolean;
+  /** RequestedAuthnContext with Comparison="exact". */
   authnContext?: string[];
 }
 
@@ -21,7 +28,7 @@ export interface SpPeer {
   acsUrl: string;
   metadataXml: string;
   /** URL of fedgate's SSO endpoint carrying a fresh AuthnRequest (HTTP-Redirect binding). */
-  loginUrl(extra?: { idphint?: string; relayState?: string }): Promise<string>;
+  loginUrl(options?: LoginOptions): Promise<string>;
   /** The last answer the ACS received: a validated profile or the error node-saml raised. */
   lastResult(): { profile?: Profile | null; error?: Error } | undefined;
   close(): Promise<void>;
@@ -67,7 +74,22 @@ export async function startSpPeer(fedgateUrl: string, options: SpPeerOptions = {
   const entityId = `${base}/metadata`;
   const acsUrl = `${base}/acs`;
 
-  const saml = new SAML({
+  // One InResponseTo cache for every request variant, so any of them validates the answer.
+  const pending = new Map<string, CacheItem>();
+  const cacheProvider: CacheProvider = {
+    saveAsync: async (key, value) => {
+      const item = { value, createdAt: Date.now() };
+      pending.set(key, item);
+      return item;
+    },
+    getAsync: async (key) => pending.get(key)?.value ?? null,
+    removeAsync: async (key) => {
+      const value = key === null ? null : (pending.get(key)?.value ?? null);
+      if (key !== null) pending.delete(key);
+      return value;
+    },
+  };
+  const samlFor = (login: LoginOptions) => new SAML({
     issuer: entityId,
     callbackUrl: acsUrl,
     entryPoint: `${fedgateUrl}/saml/idp/sso`,
@@ -80,15 +102,15 @@ export async function startSpPeer(fedgateUrl: string, options: SpPeerOptions = {
     signatureAlgorithm: 'sha256',
     wantAssertionsSigned: true,
     wantAuthnResponseSigned: true,
-    validateInResponseTo: 'always' as never,
+    validateInResponseTo: ValidateInResponseTo.always,
+    cacheProvider,
     acceptedClockSkewMs: 5000,
     identifierFormat: null,
-    forceAuthn: options.forceAuthn ?? false,
-    passive: options.passive ?? false,
-    ...(options.authnContext
-      ? { authnContext: options.authnContext, racComparison: 'exact' as const }
-      : { disableRequestedAuthnContext: true }),
+    forceAuthn: login.forceAuthn ?? false,
+    passive: login.passive ?? false,
+    ...(login.authnContext ? { authnContext: login.authnContext, racComparison: 'exact' as const } : { disableRequestedAuthnContext: true }),
   });
+  const saml = samlFor({});
   let metadataXml = saml.generateServiceProviderMetadata(keys.certPem, keys.certPem);
   if (options.signRequests) metadataXml = metadataXml.replace('<SPSSODescriptor ', '<SPSSODescriptor AuthnRequestsSigned="true" ');
 
@@ -96,9 +118,9 @@ export async function startSpPeer(fedgateUrl: string, options: SpPeerOptions = {
     entityId,
     acsUrl,
     metadataXml,
-    async loginUrl(extra = {}) {
-      const url = new URL(await saml.getAuthorizeUrlAsync(extra.relayState ?? '', undefined, {}));
-      if (extra.idphint) url.searchParams.set('idphint', extra.idphint);
+    async loginUrl(login = {}) {
+      const url = new URL(await samlFor(login).getAuthorizeUrlAsync(login.relayState ?? '', undefined, {}));
+      if (login.idphint) url.searchParams.set('idphint', login.idphint);
       return url.toString();
     },
     lastResult: () => result,
