@@ -1,7 +1,8 @@
 /** What fedgate reads from a samlp:AuthnRequest (SAML core §3.4.1), checked for form only. */
 import { MalformedRequestError } from '../../core/errors.js';
 import type { RequestedAuthnContext } from '../../core/model.js';
-import { SAML, SAMLP, attr, childElement, childElements, textOf } from './xml.js';
+import { SAML_NS } from '../../xml/untrusted.js';
+import { attr, child, children, textOf } from './xml.js';
 
 export interface AuthnRequestFields {
   id: string;
@@ -33,7 +34,7 @@ function bool(el: Element, name: string): boolean {
 }
 
 function requestedAuthnContext(root: Element): RequestedAuthnContext | undefined {
-  const rac = childElement(root, SAMLP, 'RequestedAuthnContext');
+  const rac = child(root, SAML_NS.samlp, 'RequestedAuthnContext');
   if (!rac) return undefined;
   const comparison = attr(rac, 'Comparison') ?? 'exact';
   if (!(COMPARISONS as readonly string[]).includes(comparison)) {
@@ -42,12 +43,12 @@ function requestedAuthnContext(root: Element): RequestedAuthnContext | undefined
   return {
     comparison: comparison as RequestedAuthnContext['comparison'],
     // Only class references: fedgate never asserts declarations, so a request for one cannot be met.
-    classRefs: childElements(rac, SAML, 'AuthnContextClassRef').map(textOf).filter(Boolean),
+    classRefs: children(rac, SAML_NS.saml, 'AuthnContextClassRef').flatMap((el) => textOf(el) ?? []),
   };
 }
 
 export function readAuthnRequest(root: Element): AuthnRequestFields {
-  if (root.namespaceURI !== SAMLP || root.localName !== 'AuthnRequest') {
+  if (root.namespaceURI !== SAML_NS.samlp || root.localName !== 'AuthnRequest') {
     throw new MalformedRequestError(`expected samlp:AuthnRequest, got {${root.namespaceURI}}${root.localName}`);
   }
   if (attr(root, 'Version') !== '2.0') throw new MalformedRequestError(`AuthnRequest Version is not 2.0`);
@@ -58,8 +59,8 @@ export function readAuthnRequest(root: Element): AuthnRequestFields {
   if (!DATE_TIME.test(instant) || Number.isNaN(issueInstant.getTime())) {
     throw new MalformedRequestError(`AuthnRequest IssueInstant "${instant}" is not an xs:dateTime`);
   }
-  const issuerEl = childElement(root, SAML, 'Issuer');
-  const issuer = issuerEl ? textOf(issuerEl) : '';
+  const issuerEl = child(root, SAML_NS.saml, 'Issuer');
+  const issuer = textOf(issuerEl) ?? '';
   if (!issuerEl || issuer === '' || (attr(issuerEl, 'Format') ?? ENTITY_FORMAT) !== ENTITY_FORMAT) {
     throw new MalformedRequestError('AuthnRequest has no entity Issuer');
   }
@@ -71,9 +72,9 @@ export function readAuthnRequest(root: Element): AuthnRequestFields {
   if (acsUrl !== undefined && indexText !== undefined) {
     throw new MalformedRequestError('AuthnRequest names both AssertionConsumerServiceURL and AssertionConsumerServiceIndex');
   }
-  const nameIdPolicy = childElement(root, SAMLP, 'NameIDPolicy');
-  const scoping = childElement(root, SAMLP, 'Scoping');
-  const idpList = scoping && childElement(scoping, SAMLP, 'IDPList');
+  const nameIdPolicy = child(root, SAML_NS.samlp, 'NameIDPolicy');
+  const scoping = child(root, SAML_NS.samlp, 'Scoping');
+  const idpList = scoping && child(scoping, SAML_NS.samlp, 'IDPList');
   return {
     id,
     issuer,
@@ -87,7 +88,7 @@ export function readAuthnRequest(root: Element): AuthnRequestFields {
     nameIdFormat: nameIdPolicy ? attr(nameIdPolicy, 'Format') : undefined,
     requestedAuthnContext: requestedAuthnContext(root),
     idpEntries: idpList
-      ? childElements(idpList, SAMLP, 'IDPEntry')
+      ? children(idpList, SAML_NS.samlp, 'IDPEntry')
           .map((e) => attr(e, 'ProviderID')?.trim() ?? '')
           .filter(Boolean)
       : [],

@@ -16,7 +16,8 @@ import { decodePostMessage, decodeRedirectMessage } from './decode.js';
 import type { RedirectQuery } from './query.js';
 import { verifyEnvelopedSignature, verifyRedirectSignature } from './request-signature.js';
 import { signingCerts } from './sp-keys.js';
-import { DS, childElement, parseXml } from './xml.js';
+import { SAML_NS } from '../../xml/untrusted.js';
+import { child, parseXml } from './xml.js';
 
 export type InboundMessage =
   | { binding: 'redirect'; query: RedirectQuery }
@@ -71,7 +72,7 @@ function verifySignature(message: InboundMessage, xml: string, root: Element, sp
     verifyRedirectSignature(signedOctets, SigAlg, Signature, certs);
     return { root, signed: true };
   }
-  if (!childElement(root, DS, 'Signature')) {
+  if (!child(root, SAML_NS.ds, 'Signature')) {
     if (required) throw new RequestSignatureRequiredError(`unsigned POST AuthnRequest from ${sp.entityId}`);
     return { root, signed: false };
   }

@@ -6,7 +6,8 @@
 import { SignedXml } from 'xml-crypto';
 import { InvalidRequestSignatureError } from '../../core/errors.js';
 import { DIGEST_ALGORITHMS, SIGNATURE_ALGORITHMS, isAllowedSignature } from '../../crypto/xmldsig.js';
-import { DS, attr, childElement, parseXml } from './xml.js';
+import { SAML_NS } from '../../xml/untrusted.js';
+import { attr, child, parseXml } from './xml.js';
 
 /** HTTP-Redirect: a detached signature over the query parameters as received. */
 export function verifyRedirectSignature(octets: string, sigAlg: string, signature: string, certs: string[]): void {
@@ -29,7 +30,7 @@ export function verifyRedirectSignature(octets: string, sigAlg: string, signatur
  * Returns the root element re-read from exactly the bytes the signature covers.
  */
 export function verifyEnvelopedSignature(xml: string, root: Element, certs: string[]): Element {
-  const signature = childElement(root, DS, 'Signature');
+  const signature = child(root, SAML_NS.ds, 'Signature');
   if (!signature) throw new InvalidRequestSignatureError('AuthnRequest has no enveloped signature');
   const id = attr(root, 'ID');
   let lastProblem = 'no signing key in metadata';
