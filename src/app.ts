@@ -59,11 +59,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     await registerDemo(app, { config, idps, sps, spBackend: backend, idpFrontend: frontend, signing });
   }
 
+  const filterRoutes: ((app: FastifyInstance) => void)[] = [];
+  const pipeline = await Pipeline.create(
+    config.pipeline,
+    { store, identifierSalt, baseUrl: config.server.baseUrl, log, addRoutes: (register) => filterRoutes.push(register) },
+    { explain: config.logging.explain },
+  );
   const sessions = new SessionManager(store, { cookieName: config.session.cookieName, ttlMs: config.session.ttlSeconds * 1000, secureCookies });
   const flow = new LoginFlow({
     store,
     sessions,
-    pipeline: new Pipeline(config.pipeline, log),
+    pipeline,
     frontends: config.frontends.saml.enabled ? [frontend] : [],
     backends: config.backends.saml.enabled ? [backend] : [],
     flowTtlMs: config.session.flowTtlSeconds * 1000,
@@ -77,6 +83,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   registerHealth(app);
   if (config.frontends.saml.enabled) frontend.register(app, flow);
   if (config.backends.saml.enabled) backend.register(app, flow);
+  for (const register of filterRoutes) register(app);
   registerDiscovery(app, flow, {
     cookieName: config.discovery.cookieName,
     rememberDays: config.discovery.rememberDays,

@@ -247,6 +247,10 @@ export const configSchema = z
     logging: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
+        explain: z
+          .boolean()
+          .default(false)
+          .describe('Log, for every login, what each pipeline filter added, removed and why (see also `fedgate explain`)'),
       })
       .strict()
       .prefault({}),

@@ -16,6 +16,7 @@ import {
   UnknownLoginError,
 } from './errors.js';
 import type { AuthnRequest, Identity, UpstreamInfo } from './model.js';
+import type { ServiceRegistration, UpstreamRegistration } from './registration.js';
 import type { SessionManager } from './session.js';
 import type { Store } from '../store/store.js';
 
@@ -36,6 +37,8 @@ export interface Frontend {
    * user is shown an error page instead.
    */
   respondError(request: AuthnRequest, error: FedgateError, reply: FastifyReply): Promise<boolean>;
+  /** What the pipeline knows about the requesting service (its request was verified, so it exists). */
+  service(request: AuthnRequest): ServiceRegistration;
 }
 
 /** An upstream protocol end (fedgate as SP or RP). */
@@ -43,6 +46,8 @@ export interface Backend {
   readonly name: string;
   /** The upstream identity providers this backend can send users to. */
   upstreams(): UpstreamInfo[];
+  /** One upstream by entityID or issuer, with what the pipeline may know about it. */
+  upstream(id: string): UpstreamRegistration | undefined;
   /**
    * Sends the browser to `upstreamId` to authenticate. The backend binds its own request
    * identifier to `login.id` in the store, and later calls `LoginFlow.finish` with that id.
@@ -50,9 +55,17 @@ export interface Backend {
   startLogin(login: PendingLogin, upstreamId: string, reply: FastifyReply): Promise<void>;
 }
 
+/** The parties of one login, as the pipeline sees them. */
+export interface PipelineInput {
+  request: AuthnRequest;
+  service: ServiceRegistration;
+  /** Undefined only when the upstream was removed from configuration since the session began. */
+  upstream: UpstreamRegistration | undefined;
+}
+
 /** Runs the configured attribute filters; see src/pipeline/. */
 export interface IdentityPipeline {
-  run(identity: Identity, request: AuthnRequest): Promise<Identity>;
+  run(identity: Identity, input: PipelineInput): Promise<Identity>;
 }
 
 export interface LoginFlowDeps {
@@ -82,8 +95,12 @@ export class LoginFlow {
     return [...this.backends.values()].flatMap((b) => b.upstreams());
   }
 
-  findUpstream(id: string): UpstreamInfo | undefined {
-    return this.upstreams().find((u) => u.id === id);
+  findUpstream(id: string): UpstreamRegistration | undefined {
+    for (const backend of this.backends.values()) {
+      const found = backend.upstream(id);
+      if (found) return found;
+    }
+    return undefined;
   }
 
   /**
@@ -160,8 +177,13 @@ export class LoginFlow {
   }
 
   private async complete(request: AuthnRequest, identity: Identity, reply: FastifyReply): Promise<void> {
-    const released = await this.deps.pipeline.run(identity, request);
-    await this.frontendFor(request).respond(request, released, reply);
+    const frontend = this.frontendFor(request);
+    const released = await this.deps.pipeline.run(identity, {
+      request,
+      service: frontend.service(request),
+      upstream: this.findUpstream(identity.issuer),
+    });
+    await frontend.respond(request, released, reply);
   }
 
   private async fail(request: AuthnRequest, err: unknown, reply: FastifyReply): Promise<void> {
@@ -173,12 +195,12 @@ export class LoginFlow {
   }
 
   private preselectedUpstream(request: AuthnRequest): UpstreamInfo | undefined {
-    const upstreams = this.upstreams();
-    if (upstreams.length === 0) throw new NoUpstreamAvailableError('no upstream identity provider is configured');
     for (const hint of request.idpHints) {
-      const hinted = upstreams.find((u) => u.id === hint);
+      const hinted = this.findUpstream(hint);
       if (hinted) return hinted;
     }
+    const upstreams = this.upstreams();
+    if (upstreams.length === 0) throw new NoUpstreamAvailableError('no upstream identity provider is configured');
     return upstreams.length === 1 ? upstreams[0] : undefined;
   }
 

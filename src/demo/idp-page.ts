@@ -25,9 +25,9 @@ ${error}
 <form id="login" method="post" action="${o.action}">
 ${hidden}
 <label for="username">Username</label>
-<input type="text" id="username" name="username" autocomplete="username" required autofocus value="${o.username ?? ''}"${describedBy ? html` aria-describedby="${describedBy}"` : ''}>
+<input type="text" id="username" name="username" autocomplete="username" required${o.username ? '' : html` autofocus`} value="${o.username ?? ''}"${describedBy ? html` aria-describedby="${describedBy}"` : ''}>
 <label for="password">Password</label>
-<input type="password" id="password" name="password" autocomplete="current-password" required>
+<input type="password" id="password" name="password" autocomplete="current-password" required${o.username ? html` autofocus` : ''}>
 <p><button type="submit">Log in</button></p>
 </form>
 <h2>Demo accounts</h2>

@@ -1,6 +1,7 @@
 /**
  * Starts a real fedgate (buildApp + listen on 127.0.0.1) for end-to-end tests, with a temporary
- * data folder and any metadata given as XML written to temporary files.
+ * data folder and any metadata given as XML written to temporary files; or from a configuration
+ * already parsed (the shipped default, say).
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -46,7 +47,12 @@ export async function startFedgate(config: Record<string, unknown>, options: { p
     ...config,
     server: { ...server, baseUrl: url, host: '127.0.0.1', port },
   });
-  const { app } = await buildApp(parsed);
-  await app.listen({ host: '127.0.0.1', port });
-  return { url, app, config: parsed, close: () => app.close() };
+  return startParsedFedgate(parsed);
+}
+
+/** Builds and starts an already-validated configuration on 127.0.0.1 at its server.port. */
+export async function startParsedFedgate(config: Config): Promise<RunningFedgate> {
+  const { app } = await buildApp(config);
+  await app.listen({ host: '127.0.0.1', port: config.server.port });
+  return { url: config.server.baseUrl, app, config, close: () => app.close() };
 }

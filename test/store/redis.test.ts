@@ -2,58 +2,17 @@
  * What the Redis store does when Redis goes away: requests fail fast with StoreUnavailableError,
  * the process lives on, and the same store works again once Redis is back.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { createServer, type AddressInfo, type Socket } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import t from 'tap';
 import { StoreUnavailableError } from '../../src/core/errors.js';
 import { RedisStore, type RedisStoreConfig, type StoreState } from '../../src/store/redis.js';
+import { eventually } from '../helpers/eventually.js';
+import { redisServerSkip, throwawayRedis } from '../helpers/redis-server.js';
 
 function config(url: string): RedisStoreConfig {
   return { type: 'redis', url, sentinelName: 'mymaster', keyPrefix: 'fedgate-test:', commandTimeoutMs: 500 };
-}
-
-async function freePort(): Promise<number> {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const address = server.address();
-  server.close();
-  if (address === null || typeof address === 'string') throw new Error('no TCP port assigned');
-  return address.port;
-}
-
-function spawnRedis(port: number): ChildProcess {
-  const args = ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'];
-  return spawn('redis-server', args, { stdio: 'ignore' });
-}
-
-/** Resolves when a PING on a fresh connection is answered. */
-function pong(port: number): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const socket = connect(port, '127.0.0.1', () => socket.write('PING\r\n'));
-    socket.setTimeout(1000, () => socket.destroy(new Error('no answer')));
-    socket.once('data', (data) => {
-      socket.destroy();
-      if (data.toString().startsWith('+PONG')) resolve();
-      else reject(new Error(`unexpected answer ${data.toString()}`));
-    });
-    socket.once('error', reject);
-  });
-}
-
-/** Polls `attempt` until it resolves, for at most `timeoutMs`; returns its last error otherwise. */
-async function eventually<T>(timeoutMs: number, attempt: () => Promise<T>): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await attempt();
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await sleep(100);
-    }
-  }
 }
 
 t.test('with Redis unreachable, operations fail fast with StoreUnavailableError', async (t) => {
@@ -109,28 +68,13 @@ t.test('with a Redis that accepts connections but never answers, operations fail
   t.ok(Date.now() - started < 250, 'later operations fail at once while the outage lasts');
 });
 
-const redisServer = spawnSync('redis-server', ['--version']).error
-  ? 'redis-server is not installed (apt-get install redis-server)'
-  : false;
+t.test('the same store recovers when Redis comes back', { skip: redisServerSkip }, async (t) => {
+  const redis = await throwawayRedis();
+  t.teardown(() => redis.stop());
 
-t.test('the same store recovers when Redis comes back', { skip: redisServer }, async (t) => {
-  const port = await freePort();
-  let server: ChildProcess | undefined;
-  const start = async () => {
-    server = spawnRedis(port);
-    await eventually(10_000, () => pong(port));
-  };
-  const stop = async () => {
-    if (!server || server.exitCode !== null || server.signalCode !== null) return;
-    const exited = once(server, 'exit');
-    server.kill('SIGKILL');
-    await exited;
-  };
-  t.teardown(stop);
-
-  await start();
+  await redis.start();
   const states: StoreState[] = [];
-  const store = new RedisStore(config(`redis://127.0.0.1:${port}`), {
+  const store = new RedisStore(config(redis.url), {
     onStateChange: (state) => states.push(state),
   });
   t.teardown(() => store.close());
@@ -138,15 +82,15 @@ t.test('the same store recovers when Redis comes back', { skip: redisServer }, a
   await store.set('k', 'before', 10_000);
   t.equal(await store.get('k'), 'before', 'works while Redis runs');
 
-  server!.kill('SIGSTOP');
+  redis.pause();
   let started = Date.now();
   await t.rejects(store.get('k'), StoreUnavailableError, 'a hanging Redis fails the command');
   const waited = Date.now() - started;
   t.ok(waited < 1500, `after the 500 ms command timeout (${waited} ms)`);
-  server!.kill('SIGCONT');
+  redis.resume();
   t.equal(await eventually(5_000, () => store.get('k')), 'before', 'and answers again once it resumes');
 
-  await stop();
+  await redis.stop();
   // The next operation may still race the disconnect; it must fail typed, and soon.
   const failure = await eventually(5_000, async () => {
     const err = await store.get('k').then(
@@ -161,7 +105,7 @@ t.test('the same store recovers when Redis comes back', { skip: redisServer }, a
   await t.rejects(store.set('k', 'v', 1000), StoreUnavailableError);
   t.ok(Date.now() - started < 1000, 'and fails fast');
 
-  await start();
+  await redis.start();
   await eventually(10_000, () => store.ping());
   t.equal(await store.get('k'), null, 'the restarted Redis holds nothing (no persistence)');
   await store.set('k', 'after', 10_000);
@@ -169,17 +113,12 @@ t.test('the same store recovers when Redis comes back', { skip: redisServer }, a
   t.same(states, ['up', 'down', 'up'], 'one report per change');
 });
 
-t.test('two stores on one Redis share values, and only one of them takes a value', { skip: redisServer }, async (t) => {
-  const port = await freePort();
-  const server = spawnRedis(port);
-  t.teardown(async () => {
-    const exited = once(server, 'exit');
-    server.kill('SIGKILL');
-    await exited;
-  });
-  const stores = Array.from({ length: 4 }, () => new RedisStore(config(`redis://127.0.0.1:${port}`)));
+t.test('two stores on one Redis share values, and only one of them takes a value', { skip: redisServerSkip }, async (t) => {
+  const redis = await throwawayRedis();
+  t.teardown(() => redis.stop());
+  await redis.start();
+  const stores = Array.from({ length: 4 }, () => new RedisStore(config(redis.url)));
   t.teardown(() => Promise.all(stores.map((s) => s.close())));
-  await eventually(10_000, () => pong(port));
 
   await stores[0]!.set('flow', 'state', 10_000);
   t.equal(await stores[1]!.get('flow'), 'state', 'another instance sees the value');

@@ -28,12 +28,14 @@ import type { Backend, LoginFlow, PendingLogin } from '../../core/flow.js';
 import type { UpstreamInfo } from '../../core/model.js';
 import type { KeyPair } from '../../crypto/keys.js';
 import type { EntityIndex } from '../../metadata/entity-index.js';
-import { BINDINGS, ENTITY_CATEGORY, HIDE_FROM_DISCOVERY, type EntityRecord, type IdpRole } from '../../metadata/types.js';
+import { BINDINGS, type EntityRecord, type IdpRole } from '../../metadata/types.js';
 import type { Store } from '../../store/store.js';
 import { acceptableUntil, checkDestination } from './assertion.js';
 import { isSuccess, readPostedResponse, type ResponseEnvelope, type ResponseStatus } from './envelope.js';
 import { identityFromAssertion } from './identity.js';
 import { spMetadataXml } from './metadata.js';
+import { upstreamFromEntity } from '../../metadata/registration.js';
+import type { UpstreamRegistration } from '../../core/registration.js';
 import { signingCerts, verifyResponse } from './verify.js';
 
 export interface SamlSpBackendOptions {
@@ -89,21 +91,22 @@ export class SamlSpBackend implements Backend {
   }
 
   upstreams(): UpstreamInfo[] {
-    const hiddenSources = new Set(this.opts.config.backends.saml.idps.filter((s) => s.hidden).map((s) => s.metadata));
     return this.opts.idps.idps().flatMap((record) => {
-      if (!record.idp) return [];
-      const ui = record.idp.ui;
-      const displayName =
-        Object.keys(ui.displayName).length > 0
-          ? ui.displayName
-          : Object.keys(record.organizationDisplayName).length > 0
-            ? record.organizationDisplayName
-            : { '': record.entityId };
-      const logo = ui.logos.find((l) => /^(https:\/\/|data:image\/)/i.test(l.url))?.url;
-      const hidden =
-        hiddenSources.has(record.source) || (record.entityAttributes[ENTITY_CATEGORY] ?? []).includes(HIDE_FROM_DISCOVERY);
-      return [{ id: record.entityId, backend: this.name, displayName, ...(logo ? { logo } : {}), hidden }];
+      const upstream = this.toUpstream(record);
+      if (!upstream) return [];
+      const { id, backend, displayName, logo, hidden } = upstream;
+      return [{ id, backend, displayName, ...(logo ? { logo } : {}), hidden }];
     });
+  }
+
+  upstream(id: string): UpstreamRegistration | undefined {
+    const record = this.opts.idps.get(id);
+    return record ? this.toUpstream(record) : undefined;
+  }
+
+  private toUpstream(record: EntityRecord): UpstreamRegistration | undefined {
+    const hiddenByConfig = this.opts.config.backends.saml.idps.some((s) => s.hidden && s.metadata === record.source);
+    return upstreamFromEntity(record, this.name, hiddenByConfig);
   }
 
   async startLogin(login: PendingLogin, upstreamId: string, reply: FastifyReply): Promise<void> {

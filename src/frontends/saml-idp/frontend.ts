@@ -4,6 +4,8 @@
  * answers with a signed Response posted to an ACS from the SP's verified metadata.
  */
 import { randomBytes } from 'node:crypto';
+import { serviceFromEntity } from '../../metadata/registration.js';
+import type { ServiceRegistration } from '../../core/registration.js';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { NAMEID_FORMAT, type Config } from '../../config/schema.js';
 import {
@@ -210,6 +212,12 @@ export class SamlIdpFrontend implements Frontend {
     });
     postResponse(reply, state.acsUrl, SAMLResponse, state.relayState);
     return true;
+  }
+
+  service(request: AuthnRequest): ServiceRegistration {
+    const record = this.opts.sps.get(request.requester);
+    if (!record?.sp) throw new UnknownServiceProviderError(`${request.requester} is no longer an SP in the metadata`);
+    return serviceFromEntity(record);
   }
 
   /** The SP of a pending login as metadata describes it now, with its ACS still listed. */

@@ -24,7 +24,7 @@ import {
 import { generateKeyPair } from '../../../src/crypto/keys.js';
 import { parseMetadata } from '../../../src/metadata/parse.js';
 import { DEFAULT_USER, startSamlIdpPeer, type ResponseOptions } from '../../helpers/saml-idp-peer.js';
-import { startHarness, type Harness } from './harness.js';
+import { startHarness } from './harness.js';
 
 const ENTITLEMENT = 'urn:oid:1.3.6.1.4.1.5923.1.1.1.7';
 const EPTID = 'urn:oid:1.3.6.1.4.1.5923.1.1.1.10';

@@ -19,6 +19,7 @@ import { EntityIndex } from '../../../src/metadata/entity-index.js';
 import { parseMetadata } from '../../../src/metadata/parse.js';
 import { MemoryStore } from '../../../src/store/memory.js';
 import type { Store } from '../../../src/store/store.js';
+import type { ServiceRegistration } from '../../../src/core/registration.js';
 import { Browser, type Page } from '../../helpers/browser.js';
 import { freePort } from '../../helpers/ports.js';
 import { startSamlIdpPeer, type SamlIdpPeer, type SamlIdpPeerOptions } from '../../helpers/saml-idp-peer.js';
@@ -38,6 +39,10 @@ export class RecordingFrontend implements Frontend {
     this.errors.push({ request, error });
     await reply.status(200).type('application/json').send({ samlStatus: error.samlStatus, code: error.code });
     return true;
+  }
+
+  service(request: AuthnRequest): ServiceRegistration {
+    return { id: request.requester, protocol: 'saml', name: {}, entityCategories: [], requestedAttributes: [] };
   }
 }
 

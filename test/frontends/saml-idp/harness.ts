@@ -14,6 +14,7 @@ import formbody from '@fastify/formbody';
 import { SAML, type Profile, type SamlConfig } from '@node-saml/node-saml';
 import Fastify, { type FastifyInstance } from 'fastify';
 import { parseConfig } from '../../../src/config/load.js';
+import type { UpstreamRegistration } from '../../../src/core/registration.js';
 import type { Config } from '../../../src/config/schema.js';
 import { LoginFlow, type Backend, type PendingLogin } from '../../../src/core/flow.js';
 import type { Identity, UpstreamInfo } from '../../../src/core/model.js';
@@ -57,6 +58,11 @@ class InstantBackend implements Backend {
 
   upstreams(): UpstreamInfo[] {
     return this.upstreamIds.map((id) => ({ id, backend: this.name, displayName: { en: id }, hidden: false }));
+  }
+
+  upstream(id: string): UpstreamRegistration | undefined {
+    if (!this.upstreamIds.includes(id)) return undefined;
+    return { id, backend: this.name, displayName: { en: id }, hidden: false, protocol: 'saml', scopes: [], entityAttributes: {} };
   }
 
   async startLogin(login: PendingLogin, upstreamId: string, reply: import('fastify').FastifyReply): Promise<void> {
