@@ -34,6 +34,11 @@ export interface ServiceRegistration {
 
 export interface UpstreamRegistration extends UpstreamInfo {
   protocol: 'saml' | 'oidc' | 'oauth2';
+  /**
+   * A social or otherwise low-assurance provider (Google, GitHub, ORCID, …) rather than a home
+   * organisation's IdP: the assurance filter treats its logins accordingly (AARC-G021 "Assam").
+   */
+  social: boolean;
   /** shibmd:Scope of a SAML IdP; empty for OIDC providers (their identifiers are scoped by issuer). */
   scopes: Scope[];
   registrationAuthority?: string;

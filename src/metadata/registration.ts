@@ -39,6 +39,7 @@ export function upstreamFromEntity(record: EntityRecord, backend: string, hidden
     id: record.entityId,
     backend,
     protocol: 'saml',
+    social: false,
     displayName,
     ...(logo ? { logo } : {}),
     hidden,

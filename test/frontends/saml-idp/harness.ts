@@ -62,7 +62,7 @@ class InstantBackend implements Backend {
 
   upstream(id: string): UpstreamRegistration | undefined {
     if (!this.upstreamIds.includes(id)) return undefined;
-    return { id, backend: this.name, displayName: { en: id }, hidden: false, protocol: 'saml', scopes: [], entityAttributes: {} };
+    return { id, backend: this.name, displayName: { en: id }, hidden: false, protocol: 'saml', social: false, scopes: [], entityAttributes: {} };
   }
 
   async startLogin(login: PendingLogin, upstreamId: string, reply: import('fastify').FastifyReply): Promise<void> {
