@@ -1,0 +1,124 @@
+/**
+ * The newcomer's path through the shipped default configuration (config/fedgate.yaml, as
+ * `npm start` runs it): the demo service, fedgate's discovery page, a demo IdP's login form, and
+ * back to the demo service with the attributes — plus the `fedgate keys` command from the README.
+ */
+import { spawnSync } from 'node:child_process';
+import { readFileSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import t from 'tap';
+import { loadConfig } from '../../src/config/load.js';
+import { Browser, decodeEntities, parseForms, type Page } from '../helpers/browser.js';
+import { startParsedFedgate, tempDir } from '../helpers/fedgate.js';
+import { freePort } from '../helpers/ports.js';
+
+const PASSWORD_PROTECTED_TRANSPORT = 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport';
+
+/** The href of the link whose text is `text`, resolved against the page. */
+function linkTo(page: Page, text: string): string | undefined {
+  const re = /<a\b[^>]*\shref="([^"]*)"[^>]*>([\s\S]*?)<\/a>/gi;
+  for (let m = re.exec(page.body); m; m = re.exec(page.body)) {
+    if (decodeEntities((m[2] ?? '').replace(/<[^>]*>/g, '').trim()) === text) return new URL(decodeEntities(m[1] ?? ''), page.url).toString();
+  }
+  return undefined;
+}
+
+/** The value cells of the demo service's attribute table row for `friendlyName`. */
+function attributeValues(page: Page, friendlyName: string): string[] | undefined {
+  const m = new RegExp(`<tr><td>${friendlyName}</td><td><code>[^<]*</code></td><td>([\\s\\S]*?)</td></tr>`).exec(page.body);
+  return m ? (m[1] ?? '').split('<br>').map(decodeEntities) : undefined;
+}
+
+const pathsOf = (pages: Page[]) => pages.map((p) => new URL(p.url).pathname);
+
+t.test('the shipped default configuration: demo service → discovery → demo IdP → demo service', async (t) => {
+  const shipped = loadConfig('config/fedgate.yaml');
+  const port = await freePort();
+  const fedgate = await startParsedFedgate({
+    ...shipped,
+    server: { ...shipped.server, port, baseUrl: `http://127.0.0.1:${port}` },
+    dataDir: tempDir('fedgate-demo-data-'),
+    logging: { ...shipped.logging, level: 'silent' },
+  });
+  t.teardown(() => fedgate.close());
+  const browser = new Browser();
+
+  const landing = await browser.get(`${fedgate.url}/demo`);
+  t.equal(landing.status, 200, 'the demo service answers at /demo');
+  t.match(landing.body, /<h1>fedgate demo service<\/h1>/);
+  const loginLink = linkTo(landing, 'Log in with SAML');
+  t.ok(loginLink, 'the landing page has a "Log in with SAML" link');
+
+  const discovery = await browser.get(loginLink!);
+  t.equal(discovery.status, 200);
+  t.equal(new URL(discovery.url).pathname, '/discovery', 'the link leads through fedgate to its discovery page');
+  t.match(discovery.body, /<h1>Log in to fedgate demo service<\/h1>/, 'the page names the service from its metadata');
+  t.match(discovery.body, /<span>Demo University<\/span>/);
+  t.match(discovery.body, /<span>Demo Research Institute<\/span>/);
+  const universityId = `${fedgate.url}/demo/idp/university/metadata`;
+  t.match(discovery.body, `name="idp" value="${universityId}"`, 'Demo University is offered by its entityID');
+
+  const loginForm = await browser.submit(discovery, { idp: universityId }, 'choose');
+  t.equal(loginForm.status, 200);
+  t.equal(new URL(loginForm.url).pathname, '/demo/idp/university/sso', 'the choice leads to the demo IdP');
+  t.match(loginForm.body, /<h1>Log in to Demo University<\/h1>/);
+  t.ok(parseForms(loginForm).some((f) => f.action === `${fedgate.url}/demo/idp/university/login`), 'with its login form');
+
+  const refused = await browser.submit(loginForm, { username: 'alice', password: 'wrong' }, 'login');
+  t.equal(refused.status, 401, 'a wrong password is refused');
+  t.match(refused.body, /Wrong username or password\./);
+  t.match(refused.body, /<form id="login"/, 'and the form is shown again');
+  t.match(refused.body, /id="username"[^>]*value="alice"/, 'with the username kept');
+  t.match(refused.body, /id="password"[^>]*autofocus/, 'and the cursor in the password field');
+
+  const done = await browser.submit(refused, { username: 'alice', password: 'alice' }, 'login');
+  t.equal(done.status, 200, done.status === 200 ? 'the right password completes the login' : done.body.slice(0, 500));
+  t.equal(new URL(done.url).pathname, '/demo/acs', 'the login ends at the demo service');
+  t.match(done.body, /<h1>You are logged in<\/h1>/);
+  t.same(attributeValues(done, 'eduPersonPrincipalName'), ['alice@university.example']);
+  t.same(attributeValues(done, 'eduPersonEntitlement'), [
+    'urn:geant:university.example:group:physics#university.example',
+    'urn:geant:university.example:group:physics:detector#university.example',
+  ], 'both entitlements arrive');
+  t.same(attributeValues(done, 'displayName'), ['Alice Andersson']);
+  t.match(done.body, `<th>AuthnContextClassRef</th><td><code>${PASSWORD_PROTECTED_TRANSPORT}</code>`, 'the upstream context class is passed on');
+  t.match(done.body, `<th>Issuer</th><td><code>${fedgate.url}/saml/idp/metadata</code>`);
+  const firstLogin = pathsOf(browser.history);
+  t.ok(firstLogin.includes('/saml/sp/acs'), 'the demo IdP answered fedgate’s SP');
+
+  await t.test('a second visit is answered from the SSO session, without the login form', async (t) => {
+    const before = browser.history.length;
+    const landing = await browser.get(`${fedgate.url}/demo`);
+    const again = await browser.get(linkTo(landing, 'Log in with SAML')!);
+    t.equal(again.status, 200);
+    t.equal(new URL(again.url).pathname, '/demo/acs');
+    t.same(attributeValues(again, 'eduPersonPrincipalName'), ['alice@university.example']);
+    const paths = pathsOf(browser.history.slice(before));
+    t.notOk(paths.some((p) => p === '/discovery' || p.startsWith('/demo/idp/')), `neither discovery nor the IdP was visited: ${paths.join(' → ')}`);
+  });
+});
+
+t.test('fedgate keys --out writes both key pairs and refuses to overwrite them', async (t) => {
+  const out = join(tempDir('fedgate-keys-'), 'keys');
+  const loader = new URL('../../node_modules/@tapjs/typescript/dist/esm/import.mjs', import.meta.url).href;
+  const keys = () =>
+    spawnSync(process.execPath, ['--import', loader, '--input-type=module', '-e', `import { run } from './src/main.ts'; run(['keys', '--out', ${JSON.stringify(out)}]);`], {
+      encoding: 'utf8',
+      timeout: 20_000,
+    });
+
+  const first = keys();
+  t.equal(first.status, 0, first.stderr);
+  for (const name of ['signing', 'encryption']) {
+    const key = readFileSync(join(out, `${name}.key`), 'utf8');
+    t.match(key, /^-----BEGIN PRIVATE KEY-----\n/, `${name}.key is a PEM private key`);
+    t.equal(statSync(join(out, `${name}.key`)).mode & 0o777, 0o600, `${name}.key is readable by its owner only`);
+    t.match(readFileSync(join(out, `${name}.crt`), 'utf8'), /^-----BEGIN CERTIFICATE-----\n/, `${name}.crt is a PEM certificate`);
+  }
+  const signingKey = readFileSync(join(out, 'signing.key'), 'utf8');
+
+  const second = keys();
+  t.equal(second.status, 2, 'a second run fails with status 2');
+  t.match(second.stderr, /signing\.key already exists; refusing to overwrite it/);
+  t.equal(readFileSync(join(out, 'signing.key'), 'utf8'), signingKey, 'the existing key is untouched');
+});
