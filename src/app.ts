@@ -39,6 +39,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     bodyLimit: config.server.bodyLimitBytes,
     trustProxy: config.server.trustProxy.length > 0 ? config.server.trustProxy : false,
     routerOptions: { ignoreTrailingSlash: true },
+    // fedgate logs what matters (logins, failures with their reference id); a line per request
+    // would bury that. A reverse proxy's access log is the place for every request.
+    disableRequestLogging: true,
   });
   const log = app.log;
   const secureCookies = config.server.cookieSecure ?? config.server.baseUrl.startsWith('https:');

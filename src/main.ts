@@ -66,7 +66,8 @@ export async function main(argv: string[]): Promise<number> {
     case 'keys':
       const { runKeysCommand } = await import('./crypto/keys-command.js');
       for (const name of values.name ? [values.name] : ['signing', 'encryption']) {
-        await runKeysCommand({ out: values.out, name, cn: values.cn });
+        const made = await runKeysCommand({ out: values.out, name, cn: values.cn });
+        process.stdout.write(`${name}: ${made.keyPath} and ${made.certPath} (SHA-256 ${made.fingerprint})\n`);
       }
       return 0;
     default:

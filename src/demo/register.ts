@@ -47,4 +47,6 @@ export async function registerDemo(app: FastifyInstance, parts: DemoParts): Prom
   });
   sps.addRecords('demo service', parseMetadata(service.metadataXml(), 'demo service').records);
   service.register(app);
+  // Someone who opens the bare URL of a demo install wants the demo.
+  app.get('/', async (_req, reply) => reply.redirect('/demo', 302));
 }

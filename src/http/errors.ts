@@ -25,9 +25,10 @@ function toFedgateError(err: FastifyError | Error): FedgateError | undefined {
 }
 
 export function errorPage(error: FedgateError, ref: string): string {
+  const heading = error instanceof NotFoundError ? 'Page not found' : 'Sorry, the login did not work';
   return page({
-    title: 'Login problem',
-    body: html`<h1>Sorry, the login did not work</h1>
+    title: heading,
+    body: html`<h1>${heading}</h1>
 <p>${error.userMessage}</p>
 <p class="muted">If this keeps happening, contact the service you came from and quote this reference: <code>${ref}</code>.</p>`,
   });
