@@ -17,6 +17,8 @@ export interface AttributeDefinition {
   single?: boolean;
   /** Values have the form value@scope and must be checked against the IdP's shibmd:Scope. */
   scoped?: boolean;
+  /** The whole value is a domain that must be one of the IdP's shibmd:Scope (schacHomeOrganization). */
+  valueIsScope?: boolean;
   /** OIDC claim name (spec/attributes.md §2); absent when no claim carries it. */
   claim?: string;
   /** The claim is one string (the first value); otherwise a JSON array. */
@@ -47,7 +49,7 @@ export const ATTRIBUTES: readonly AttributeDefinition[] = [
   { name: 'eduPersonEntitlement', saml: oid('1.3.6.1.4.1.5923.1.1.1.7'), claim: 'eduperson_entitlement' },
   { name: 'eduPersonAssurance', saml: oid('1.3.6.1.4.1.5923.1.1.1.11'), claim: 'eduperson_assurance' },
   { name: 'eduPersonOrcid', saml: oid('1.3.6.1.4.1.5923.1.1.1.16'), claim: 'orcid', claimSingle: true },
-  { name: 'schacHomeOrganization', saml: oid('1.3.6.1.4.1.25178.1.2.9'), single: true, claim: 'schac_home_organization', claimSingle: true },
+  { name: 'schacHomeOrganization', saml: oid('1.3.6.1.4.1.25178.1.2.9'), single: true, valueIsScope: true, claim: 'schac_home_organization', claimSingle: true },
   { name: 'schacHomeOrganizationType', saml: oid('1.3.6.1.4.1.25178.1.2.10') },
   { name: 'voPersonExternalID', saml: oid('1.3.6.1.4.1.25178.4.1.5'), samlInbound: [voPersonV1(5)], scoped: true, claim: 'voperson_external_id' },
   { name: 'voPersonPolicyAgreement', saml: oid('1.3.6.1.4.1.25178.4.1.7'), samlInbound: [voPersonV1(7)], claim: 'voperson_policy_agreement' },

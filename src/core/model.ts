@@ -45,6 +45,12 @@ export interface AuthenticationFacts {
   contextClassRefs: string[];
   /** The upstream session index, when given (for logout later). */
   sessionIndex?: string;
+  /**
+   * OIDC `amr` (authentication methods such as pwd, otp, mfa; RFC 8176) as the upstream asserted
+   * them. Kept apart from contextClassRefs: they are not class references and must never be
+   * asserted downstream as one.
+   */
+  amr?: string[];
 }
 
 export interface Identity {
@@ -54,6 +60,12 @@ export interface Identity {
   subject: UpstreamSubject;
   attributes: Attributes;
   authn: AuthenticationFacts;
+  /**
+   * fedgate's own persistent identifier of the user (pipeline filter community-id). Frontends
+   * derive per-service NameIDs and OIDC subjects from it; it stays here whatever the release
+   * policy lets a service see.
+   */
+  communityId?: string;
 }
 
 /** What an upstream identity provider looks like to the flow and the discovery page. */
@@ -66,4 +78,6 @@ export interface UpstreamInfo {
   logo?: string;
   /** Never listed on the discovery page, still usable by hint. */
   hidden: boolean;
+  /** Known but not reachable right now (e.g. OIDC discovery failed): listed, but not selectable. */
+  unavailable?: boolean;
 }

@@ -4,7 +4,8 @@ import type { Store } from './store.js';
 import { wholeTtlMs } from './ttl.js';
 
 interface Entry {
-  value: string;
+  /** A value, or a set (addToSet); Redis keeps the two apart by type the same way. */
+  value: string | Set<string>;
   /** On the monotonic clock, so a wall-clock jump neither revives nor kills entries. */
   expiresAt: number;
 }
@@ -16,7 +17,7 @@ export interface MemoryStoreOptions {
 
 /**
  * The Store of a single fedgate process. Every operation completes synchronously inside one
- * call, so set-if-absent and take are atomic without locks.
+ * call, so set-if-absent, take and addToSet are atomic without locks.
  */
 export class MemoryStore implements Store {
   private readonly entries = new Map<string, Entry>();
@@ -36,7 +37,7 @@ export class MemoryStore implements Store {
 
   async get(key: string): Promise<string | null> {
     this.assertOpen();
-    return this.live(key)?.value ?? null;
+    return this.liveValue(key) ?? null;
   }
 
   async setIfAbsent(key: string, value: string, ttlMs: number): Promise<boolean> {
@@ -49,9 +50,29 @@ export class MemoryStore implements Store {
 
   async take(key: string): Promise<string | null> {
     this.assertOpen();
-    const entry = this.live(key);
+    const value = this.liveValue(key);
     this.entries.delete(key);
-    return entry?.value ?? null;
+    return value ?? null;
+  }
+
+  async addToSet(key: string, member: string, ttlMs: number): Promise<void> {
+    this.assertOpen();
+    const expiresAt = performance.now() + wholeTtlMs(ttlMs);
+    const entry = this.live(key);
+    if (entry === undefined) {
+      this.entries.set(key, { value: new Set([member]), expiresAt });
+      return;
+    }
+    if (!(entry.value instanceof Set)) throw new TypeError(`${key} holds a value, not a set`);
+    entry.value.add(member);
+    entry.expiresAt = Math.max(entry.expiresAt, expiresAt);
+  }
+
+  async members(key: string): Promise<string[]> {
+    this.assertOpen();
+    const value = this.live(key)?.value;
+    if (typeof value === 'string') throw new TypeError(`${key} holds a value, not a set`);
+    return value ? [...value] : [];
   }
 
   async delete(key: string): Promise<void> {
@@ -67,6 +88,12 @@ export class MemoryStore implements Store {
     this.closed = true;
     clearInterval(this.sweeper);
     this.entries.clear();
+  }
+
+  private liveValue(key: string): string | undefined {
+    const value = this.live(key)?.value;
+    if (value instanceof Set) throw new TypeError(`${key} holds a set, not a value`);
+    return value;
   }
 
   private live(key: string): Entry | undefined {

@@ -16,6 +16,16 @@ export interface RedisStoreOptions {
   onStateChange?(state: StoreState, reason?: string): void;
 }
 
+/**
+ * SADD and a TTL that only ever grows, in one step: MULTI cannot make PEXPIRE conditional without
+ * Redis 7's GT/NX flags, and fedgate supports Redis from 6.2 (GETDEL).
+ */
+const ADD_TO_SET_SCRIPT = `redis.call('SADD', KEYS[1], ARGV[1])
+if redis.call('PTTL', KEYS[1]) < tonumber(ARGV[2]) then redis.call('PEXPIRE', KEYS[1], ARGV[2]) end
+return 1`;
+
+type ScriptedClient = (Redis | Cluster) & { fedgateAddToSet(key: string, member: string, ttlMs: number): Promise<number> };
+
 /** Reconnection never gives up, so the store heals by itself once Redis is back. */
 function reconnectDelayMs(attempt: number): number {
   return Math.min(100 * 2 ** (attempt - 1), 2000);
@@ -28,7 +38,13 @@ function urlWithoutPassword(url: string): string {
   return parsed.toString();
 }
 
-function createClient(config: RedisStoreConfig): Redis | Cluster {
+function createClient(config: RedisStoreConfig): ScriptedClient {
+  const client = connectClient(config);
+  client.defineCommand('fedgateAddToSet', { numberOfKeys: 1, lua: ADD_TO_SET_SCRIPT });
+  return client as ScriptedClient;
+}
+
+function connectClient(config: RedisStoreConfig): Redis | Cluster {
   // Requests must fail fast while Redis is away instead of queueing without bound: no offline
   // queue, at most one resend of a command caught by a disconnect, and a deadline per command.
   const failFast = {
@@ -67,11 +83,11 @@ function createClient(config: RedisStoreConfig): Redis | Cluster {
 
 /**
  * The Store on Redis (standalone, Sentinel or Cluster), shared by every fedgate instance.
- * SET … PX [NX] and GETDEL are single atomic commands, so set-if-absent and take are atomic
- * across instances. Connects on first use.
+ * SET … PX [NX] and GETDEL are single atomic commands and addToSet is one script, so set-if-absent,
+ * take and addToSet are atomic across instances. Connects on first use.
  */
 export class RedisStore implements Store {
-  private readonly client: Redis | Cluster;
+  private readonly client: ScriptedClient;
   private readonly commandTimeoutMs: number;
   private readonly onStateChange: RedisStoreOptions['onStateChange'];
   private state: StoreState | 'unknown' = 'unknown';
@@ -106,6 +122,15 @@ export class RedisStore implements Store {
 
   async take(key: string): Promise<string | null> {
     return this.run('GETDEL', () => this.client.getdel(key));
+  }
+
+  async addToSet(key: string, member: string, ttlMs: number): Promise<void> {
+    const ttl = wholeTtlMs(ttlMs);
+    await this.run('SADD', () => this.client.fedgateAddToSet(key, member, ttl));
+  }
+
+  async members(key: string): Promise<string[]> {
+    return this.run('SMEMBERS', () => this.client.smembers(key));
   }
 
   async delete(key: string): Promise<void> {

@@ -133,6 +133,35 @@ function storeContract(t: Test, open: () => Store): void {
     await t.resolves(store.delete(key()));
   });
 
+  t.test('addToSet collects members; members lists them; delete removes the set', async (t) => {
+    const k = key();
+    t.same(await store.members(k), [], 'no set yet');
+    await store.addToSet(k, 'a', 10_000);
+    await store.addToSet(k, 'b', 10_000);
+    await store.addToSet(k, 'a', 10_000);
+    t.same((await store.members(k)).sort(), ['a', 'b'], 'each member once');
+    await store.delete(k);
+    t.same(await store.members(k), []);
+  });
+
+  t.test('of 20 concurrent additions every member is kept', async (t) => {
+    const k = key();
+    await Promise.all(Array.from({ length: 20 }, (_, i) => store.addToSet(k, `m${i}`, 10_000)));
+    t.equal((await store.members(k)).length, 20);
+  });
+
+  t.test('a set expires, and a shorter TTL never shortens it', async (t) => {
+    const [short, long] = [key(), key()];
+    await store.addToSet(short, 'x', 100);
+    await store.addToSet(long, 'x', 400);
+    await store.addToSet(long, 'y', 50);
+    await sleep(100 + EXPIRY_SLACK_MS);
+    t.same(await store.members(short), [], 'gone after its TTL');
+    t.same((await store.members(long)).sort(), ['x', 'y'], 'kept for the longest TTL given');
+    await sleep(300 + EXPIRY_SLACK_MS);
+    t.same(await store.members(long), [], 'gone after the longest TTL');
+  });
+
   t.test('ping resolves', async (t) => {
     await t.resolves(store.ping());
   });
@@ -140,6 +169,7 @@ function storeContract(t: Test, open: () => Store): void {
   t.test('a TTL that is not a positive number is refused', async (t) => {
     await t.rejects(store.set(key(), 'v', 0), RangeError);
     await t.rejects(store.setIfAbsent(key(), 'v', -5), RangeError);
+    await t.rejects(store.addToSet(key(), 'm', 0), RangeError);
     await t.rejects(store.set(key(), 'v', Number.NaN), RangeError);
   });
 

@@ -13,11 +13,15 @@ export interface NameIdValue {
   spNameQualifier?: string;
 }
 
-/** Identifiers that name the person at the upstream, most stable first. */
-const USER_KEY_ATTRIBUTES = ['subject-id', 'eduPersonUniqueId', 'voPersonID', 'eduPersonPrincipalName'];
+/** Identifiers that name the person, most stable first, when the pipeline derived no community ID. */
+const USER_KEY_ATTRIBUTES = ['voPersonID', 'subject-id', 'eduPersonUniqueId', 'eduPersonPrincipalName'];
 
-/** The stable key of the user behind `identity`, whatever upstream session it came from. */
+/**
+ * The stable key of the user behind `identity`, whatever upstream session it came from: the
+ * community ID (not subject to release policy) when there is one, else what the upstream released.
+ */
 export function userKey(identity: Identity): string {
+  if (identity.communityId) return identity.communityId;
   for (const name of USER_KEY_ATTRIBUTES) {
     const value = identity.attributes[name]?.find((v) => v !== '');
     if (value) return value;
