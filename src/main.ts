@@ -1,10 +1,10 @@
 /**
- * The `fedgate` command: serve, check-config, keys. Configuration problems print one line per
- * problem and exit with status 2; anything else unexpected exits with 1.
+ * The `fedgate` command: serve, check-config, keys, explain. Configuration problems and unusable
+ * arguments print one line per problem and exit with status 2; anything else unexpected exits with 1.
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_PATH, loadConfig } from './config/load.js';
-import { ConfigError } from './core/errors.js';
+import { ConfigError, UsageError } from './core/errors.js';
 
 const USAGE = `Usage: fedgate <command> [options]
 
@@ -12,12 +12,19 @@ Commands:
   serve          start the proxy
   check-config   validate the configuration and print every problem
   keys           generate a self-signed key pair (RSA-2048) for signing or encryption
+  explain        run IDENTITY.json through the pipeline for one service and show what each
+                 filter added, removed and why:
+                   fedgate explain --service ID [--upstream ID] [--json] IDENTITY.json
+                 IDENTITY.json: { "issuer": "…", "attributes": { "mail": ["…"] }, "subject"?, "authn"? }
 
 Options:
   -c, --config PATH   configuration file (default: $FEDGATE_CONFIG or ${DEFAULT_CONFIG_PATH})
   --out DIR           keys: folder to write NAME.key and NAME.crt into (default: .)
   --name NAME         keys: file name stem (default: both signing and encryption)
   --cn TEXT           keys: certificate subject common name (default: fedgate)
+  --service ID        explain: the SP entityID (or OIDC client_id) the login is for
+  --upstream ID       explain: the upstream IdP entityID (default: the identity's issuer)
+  --json              explain: print the trace as JSON
   -h, --help          show this help`;
 
 async function serve(configPath: string): Promise<void> {
@@ -46,6 +53,9 @@ export async function main(argv: string[]): Promise<number> {
       out: { type: 'string', default: '.' },
       name: { type: 'string' },
       cn: { type: 'string', default: 'fedgate' },
+      service: { type: 'string' },
+      upstream: { type: 'string' },
+      json: { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -70,6 +80,18 @@ export async function main(argv: string[]): Promise<number> {
         process.stdout.write(`${name}: ${made.keyPath} and ${made.certPath} (SHA-256 ${made.fingerprint})\n`);
       }
       return 0;
+    case 'explain': {
+      const { runExplain } = await import('./explain/command.js');
+      return runExplain({
+        configPath,
+        service: values.service,
+        upstream: values.upstream,
+        identityFile: positionals[1],
+        json: values.json,
+        color: Boolean(process.stdout.isTTY) && !process.env.NO_COLOR,
+        write: (text) => process.stdout.write(text),
+      });
+    }
     default:
       process.stderr.write(`fedgate: unknown command "${command}"\n\n${USAGE}\n`);
       return 2;
@@ -84,6 +106,13 @@ export function run(argv: string[]): void {
     (err: unknown) => {
       if (err instanceof ConfigError) {
         process.stderr.write(`Configuration problems:\n${err.problems.map((p) => `  ${p}`).join('\n')}\n`);
+        process.exitCode = 2;
+        return;
+      }
+      // parseArgs refuses unknown options with ERR_PARSE_ARGS_*: a usage problem, not a crash.
+      const parseArgsError = typeof (err as { code?: unknown }).code === 'string' && (err as { code: string }).code.startsWith('ERR_PARSE_ARGS_');
+      if (err instanceof UsageError || parseArgsError) {
+        process.stderr.write(`fedgate: ${(err as Error).message}\n`);
         process.exitCode = 2;
         return;
       }

@@ -178,6 +178,16 @@ export class UpstreamAuthnFailedError extends FedgateError {
   override readonly samlStatus = { top: SAML_STATUS.responder, second: SAML_STATUS.authnFailed };
 }
 
+/**
+ * An upstream provider that cannot be reached (network, timeout, 5xx, discovery not yet done). No
+ * SAML status: the user is shown the page and may go back and choose another provider.
+ */
+export class UpstreamUnavailableError extends FedgateError {
+  readonly code = 'upstream_unavailable';
+  readonly httpStatus = 503;
+  readonly userMessage = 'Your identity provider cannot be reached right now. Please try again in a few minutes, or go back and choose another way to log in.';
+}
+
 // ---- Proxy state and policy ----
 
 export class NoUpstreamAvailableError extends FedgateError {
@@ -198,10 +208,44 @@ export class LoginDeniedError extends FedgateError {
   }
 }
 
+/** The upstream released no identifier stable enough to derive the community user ID from. */
+export class NoUsableIdentifierError extends FedgateError {
+  readonly code = 'no_usable_identifier';
+  readonly httpStatus = 403;
+  readonly userMessage =
+    'Your organisation did not release a persistent identifier for you, so services cannot recognise you from one login to the next. ' +
+    'Please contact your organisation’s IT helpdesk and ask them to release a persistent identifier (subject-id or pairwise-id) to this login service.';
+  // No samlStatus on purpose: only this page tells the user what to ask their organisation for;
+  // a service receiving RequestDenied would show a generic error instead.
+}
+
+/**
+ * The service requires a higher authentication level or more identity assurance than this login
+ * has (spec/assurance.md §5 rule 6); the message, built from the facts, says which and what to do.
+ */
+export class AssuranceTooLowError extends FedgateError {
+  readonly code = 'assurance_too_low';
+  readonly httpStatus = 403;
+  readonly userMessage: string;
+  // No samlStatus on purpose (issue: "denies the login with a page that tells the user why and
+  // what to do"): a service answered with NoAuthnContext would show its own generic error.
+  constructor(reason: string, userMessage: string) {
+    super(reason);
+    this.userMessage = userMessage;
+  }
+}
+
 export class StoreUnavailableError extends FedgateError {
   readonly code = 'store_unavailable';
   readonly httpStatus = 503;
   readonly userMessage = 'The login service is temporarily unavailable. Please try again in a minute.';
+}
+
+/** The group source of the entitlements filter did not answer, and it is configured to fail closed. */
+export class GroupSourceUnavailableError extends FedgateError {
+  readonly code = 'group_source_unavailable';
+  readonly httpStatus = 503;
+  readonly userMessage = 'Your group memberships cannot be looked up right now, so the login cannot continue. Please try again in a few minutes.';
 }
 
 export class PayloadTooLargeError extends FedgateError {
@@ -221,6 +265,14 @@ export class ConfigError extends Error {
   constructor(readonly problems: string[]) {
     super(problems.join('\n'));
     this.name = 'ConfigError';
+  }
+}
+
+/** A command-line argument or input file the CLI cannot use; printed as one line, exit status 2. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
   }
 }
 

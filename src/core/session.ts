@@ -54,9 +54,16 @@ export class SessionManager {
     return session;
   }
 
-  async destroy(req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const id = req.cookies[this.options.cookieName];
+  /**
+   * Ends the session whose cookie value is `id`, for a protocol end that answers outside Fastify's
+   * reply (the OpenID Provider's logout); it clears the cookie itself.
+   */
+  async end(id: string | undefined): Promise<void> {
     if (id && SESSION_ID.test(id)) await this.store.delete(sessionKey(id));
+  }
+
+  async destroy(req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    await this.end(req.cookies[this.options.cookieName]);
     reply.clearCookie(this.options.cookieName, { path: '/' });
   }
 }

@@ -26,11 +26,11 @@ export interface KeyPair {
 }
 
 const VALIDITY_YEARS = 10;
-const generateRsa = promisify(generateKeyPairCallback);
+const generateKeys = promisify(generateKeyPairCallback);
 
 /** An RSA-2048 key and a self-signed SHA-256 certificate for it, valid for ten years. */
 export async function generateKeyPair(commonName: string): Promise<{ keyPem: string; certPem: string }> {
-  const keys = await generateRsa('rsa', { modulusLength: 2048 });
+  const keys = await generateKeys('rsa', { modulusLength: 2048 });
   const notBefore = new Date();
   // A minute back, so a peer whose clock runs slightly behind does not see a future certificate.
   notBefore.setUTCMinutes(notBefore.getUTCMinutes() - 1);
@@ -102,6 +102,29 @@ async function readKeyPair(keyPath: string, certPath: string, configPath: string
     throw problem(`the certificate ${certPath} does not hold the public key of ${keyPath}`);
   }
   return { keyPem, certPem };
+}
+
+/**
+ * A bare private key (no certificate: JWKS publishes the public key itself) kept in
+ * `<dataDir>/keys/<name>.key` as PKCS#8 PEM, created there on first use: RSA-2048 or EC P-256.
+ */
+export async function loadOrCreatePrivateKey(dataDir: string, name: string, type: 'rsa' | 'ec'): Promise<KeyObject> {
+  const dir = join(dataDir, 'keys');
+  const keyPath = join(dir, `${name}.key`);
+  if (existsSync(keyPath)) {
+    try {
+      return createPrivateKey(await readFile(keyPath, 'utf8'));
+    } catch {
+      throw new ConfigError([`dataDir: ${keyPath} is not a PEM private key; remove it to generate a new one`]);
+    }
+  }
+  await mkdir(dataDir, { recursive: true, mode: 0o700 });
+  await mkdir(dir, { recursive: true, mode: 0o700 });
+  const { privateKey } =
+    type === 'rsa' ? await generateKeys('rsa', { modulusLength: 2048 }) : await generateKeys('ec', { namedCurve: 'P-256' });
+  // 'wx': never overwrite a key another process wrote meanwhile.
+  await writeFile(keyPath, privateKey.export({ type: 'pkcs8', format: 'pem' }) as string, { mode: 0o600, flag: 'wx' });
+  return privateKey;
 }
 
 /** A random 32-byte hex secret kept in `<dataDir>/secrets/<name>`, created on first use. */

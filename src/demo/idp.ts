@@ -40,6 +40,9 @@ function attributesOf(user: DemoIdpConfig['users'][number]): Attributes {
   return Object.fromEntries(Object.entries(user.attributes).map(([name, v]) => [name, Array.isArray(v) ? v : [v]]));
 }
 
+/** The entityID of the demo IdP `id`. */
+export const demoIdpEntityId = (id: string) => `urn:fedgate:demo:idp:${id}`;
+
 export class DemoIdp {
   readonly entityId: string;
   readonly basePath: string;
@@ -56,7 +59,8 @@ export class DemoIdp {
     this.sp = opts.sp as EntityRecord & { sp: SpRole };
     const base = opts.config.server.baseUrl;
     this.basePath = `/demo/idp/${opts.idp.id}`;
-    this.entityId = `${base}${this.basePath}/metadata`;
+    // A URN, not a URL: the configuration can name the demo IdP whatever address fedgate runs on.
+    this.entityId = demoIdpEntityId(opts.idp.id);
     this.ssoUrl = `${base}${this.basePath}/sso`;
     this.metadata = idpMetadataXml({
       entityId: this.entityId,

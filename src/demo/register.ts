@@ -23,8 +23,15 @@ export interface DemoParts {
   signing: KeyPair;
 }
 
-export async function registerDemo(app: FastifyInstance, parts: DemoParts): Promise<void> {
+export interface Demo {
+  /** Serves the demo IdPs and the demo service. */
+  register(app: FastifyInstance): void;
+}
+
+/** Creates the demo's IdPs and service and adds their metadata to fedgate's indexes. */
+export async function createDemo(parts: DemoParts): Promise<Demo> {
   const { config, idps, sps, spBackend, idpFrontend, signing } = parts;
+  const served: { register(app: FastifyInstance): void }[] = [];
   const dataDir = config.dataDir;
   const [proxySp] = parseMetadata(spBackend.metadataXml(), 'fedgate SP').records;
   if (!proxySp) throw new Error('fedgate SP metadata holds no entity');
@@ -34,7 +41,7 @@ export async function registerDemo(app: FastifyInstance, parts: DemoParts): Prom
     const idp = new DemoIdp({ config, idp: idpConfig, keys, sp: proxySp });
     const source = `demo IdP ${idpConfig.id}`;
     idps.addRecords(source, parseMetadata(idp.metadataXml(), source).records);
-    idp.register(app);
+    served.push(idp);
   }
 
   const service = new DemoSp({
@@ -46,7 +53,12 @@ export async function registerDemo(app: FastifyInstance, parts: DemoParts): Prom
     clockSkewMs: config.saml.clockSkewSeconds * 1000,
   });
   sps.addRecords('demo service', parseMetadata(service.metadataXml(), 'demo service').records);
-  service.register(app);
-  // Someone who opens the bare URL of a demo install wants the demo.
-  app.get('/', async (_req, reply) => reply.redirect('/demo', 302));
+  served.push(service);
+  return {
+    register: (app) => {
+      for (const party of served) party.register(app);
+      // Someone who opens the bare URL of a demo install wants the demo.
+      app.get('/', async (_req, reply) => reply.redirect('/demo', 302));
+    },
+  };
 }

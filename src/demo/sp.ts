@@ -31,6 +31,9 @@ export interface DemoSpOptions {
 /** How long a login may take from the AuthnRequest to fedgate's answer. */
 const REQUEST_TTL_MS = 15 * 60_000;
 
+/** A URN, not a URL: the configuration can name the demo service whatever address fedgate runs on. */
+export const DEMO_SERVICE_ENTITY_ID = 'urn:fedgate:demo:service';
+
 export class DemoSp {
   readonly entityId: string;
   readonly acsUrl: string;
@@ -39,7 +42,7 @@ export class DemoSp {
   private readonly logins: LoginOption[] = [{ label: 'Log in with SAML', href: '/demo/login/saml' }];
 
   constructor(private readonly opts: DemoSpOptions) {
-    this.entityId = `${opts.baseUrl}/demo/metadata`;
+    this.entityId = DEMO_SERVICE_ENTITY_ID;
     this.acsUrl = `${opts.baseUrl}/demo/acs`;
     this.metadata = spMetadataXml({
       entityId: this.entityId,

@@ -14,7 +14,9 @@ export interface FilterContext extends PipelineInput {
   /**
    * Records why the filter did what it did, for `logging.explain` and `fedgate explain`. What it
    * added and removed is recorded by the runner; this is for the reason ("scope x.org not in
-   * metadata of idp …"). Cheap when explaining is off.
+   * metadata of idp …"). Cheap when explaining is off. A note about one attribute that starts
+   * with its name ("mail: not requested by the service") or quotes the value is shown by
+   * `fedgate explain` beside that attribute's line.
    */
   explain(note: string): void;
 }

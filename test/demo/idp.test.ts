@@ -108,7 +108,7 @@ function submitLogin(browser: Browser, page: Page, overrides: Record<string, str
 
 t.test('metadata', async (t) => {
   const { url, metadata, demo } = await start(t);
-  t.equal(demo.entityId, `${url}/demo/idp/uni/metadata`);
+  t.equal(demo.entityId, 'urn:fedgate:demo:idp:uni');
   const record = parseMetadata(metadata, 'demo').records[0]!;
   t.equal(record.entityId, demo.entityId);
   t.same(record.idp?.scopes, [{ value: 'uni.example.org', regexp: false }]);

@@ -56,7 +56,7 @@ t.test('its metadata names the ACS, its keys and its name', async (t) => {
   const res = await fetch(`${baseUrl}/demo/metadata`);
   t.match(res.headers.get('content-type'), /^application\/samlmetadata\+xml/);
   const [record] = parseMetadata(await res.text(), 'demo').records;
-  t.equal(record?.entityId, `${baseUrl}/demo/metadata`);
+  t.equal(record?.entityId, 'urn:fedgate:demo:service');
   t.equal(record?.sp?.assertionConsumerServices[0]?.location, `${baseUrl}/demo/acs`);
   t.same(record?.sp?.keys.map((k) => k.use), ['signing', 'encryption']);
   t.same(record?.sp?.ui.displayName, { en: 'fedgate demo service' });
@@ -72,7 +72,7 @@ t.test('logging in redirects to the configured SSO URL with a signed AuthnReques
   t.match(xml, /<samlp:AuthnRequest /);
   t.match(xml, `AssertionConsumerServiceURL="${baseUrl}/demo/acs"`);
   t.match(xml, `Destination="${idp.ssoUrl}"`);
-  t.match(xml, `>${baseUrl}/demo/metadata</saml:Issuer>`);
+  t.match(xml, '>urn:fedgate:demo:service</saml:Issuer>');
   t.notMatch(xml, /NameIDPolicy[^>]*Format=/);
   t.equal(location.searchParams.get('SigAlg'), 'http://www.w3.org/2001/04/xmldsig-more#rsa-sha256');
   const raw = location.search.slice(1).split('&');

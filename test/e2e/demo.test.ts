@@ -12,7 +12,8 @@ import { Browser, decodeEntities, parseForms, type Page } from '../helpers/brows
 import { startParsedFedgate, tempDir } from '../helpers/fedgate.js';
 import { freePort } from '../helpers/ports.js';
 
-const PASSWORD_PROTECTED_TRANSPORT = 'urn:oasis:names:tc:SAML:2.0:ac:classes:PasswordProtectedTransport';
+/** What the shipped assurance mapping makes of a password login at a home IdP. */
+const HOME_IDP_CONTEXT = 'https://aai.egi.eu/LoA#Substantial';
 
 /** The href of the link whose text is `text`, resolved against the page. */
 function linkTo(page: Page, text: string): string | undefined {
@@ -55,7 +56,7 @@ t.test('the shipped default configuration: demo service → discovery → demo I
   t.match(discovery.body, /<h1>Log in to fedgate demo service<\/h1>/, 'the page names the service from its metadata');
   t.match(discovery.body, /<span>Demo University<\/span>/);
   t.match(discovery.body, /<span>Demo Research Institute<\/span>/);
-  const universityId = `${fedgate.url}/demo/idp/university/metadata`;
+  const universityId = 'urn:fedgate:demo:idp:university';
   t.match(discovery.body, `name="idp" value="${universityId}"`, 'Demo University is offered by its entityID');
 
   const loginForm = await browser.submit(discovery, { idp: universityId }, 'choose');
@@ -77,11 +78,26 @@ t.test('the shipped default configuration: demo service → discovery → demo I
   t.match(done.body, /<h1>You are logged in<\/h1>/);
   t.same(attributeValues(done, 'eduPersonPrincipalName'), ['alice@university.example']);
   t.same(attributeValues(done, 'eduPersonEntitlement'), [
+    'urn:geant:fedgate.example:group:vo.fedgate.example',
+    'urn:geant:fedgate.example:group:vo.fedgate.example:analysis',
+    'urn:geant:fedgate.example:group:vo.fedgate.example:role=admin',
     'urn:geant:university.example:group:physics#university.example',
     'urn:geant:university.example:group:physics:detector#university.example',
-  ], 'both entitlements arrive');
+  ], 'the community groups from config/demo-groups.yaml (with their parent), and both entitlements of the trusted demo IdP');
   t.same(attributeValues(done, 'displayName'), ['Alice Andersson']);
-  t.match(done.body, `<th>AuthnContextClassRef</th><td><code>${PASSWORD_PROTECTED_TRANSPORT}</code>`, 'the upstream context class is passed on');
+  const [communityId] = attributeValues(done, 'voPersonID') ?? [];
+  t.match(communityId, /^[0-9a-f]{64}@127\.0\.0\.1$/, 'an opaque scoped community ID');
+  t.same(attributeValues(done, 'subject-id'), [communityId], 'also as subject-id');
+  t.match(attributeValues(done, 'eduPersonAssurance'), [
+    'https://refeds.org/assurance',
+    'https://refeds.org/assurance/ID/unique',
+    'https://refeds.org/assurance/IAP/low',
+    'https://refeds.org/assurance/IAP/medium',
+    'https://refeds.org/assurance/ATP/ePA-1m',
+    'https://refeds.org/assurance/ATP/ePA-1d',
+    'https://refeds.org/assurance/profile/cappuccino',
+  ], 'RAF values of the trusted IdP, those fedgate qualifies itself, and the cappuccino profile');
+  t.match(done.body, `<th>AuthnContextClassRef</th><td><code>${HOME_IDP_CONTEXT}</code>`, 'the context class from the assurance mapping');
   t.match(done.body, `<th>Issuer</th><td><code>${fedgate.url}/saml/idp/metadata</code>`);
   const firstLogin = pathsOf(browser.history);
   t.ok(firstLogin.includes('/saml/sp/acs'), 'the demo IdP answered fedgate’s SP');
