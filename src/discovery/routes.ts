@@ -24,6 +24,7 @@ interface Choice {
   id: string;
   name: string;
   logo?: string;
+  unavailable?: boolean;
 }
 
 /** Case- and accent-insensitive form for matching. */
@@ -50,12 +51,12 @@ function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
 function choicesFor(upstreams: UpstreamInfo[], req: FastifyRequest): Choice[] {
   const languages = preferredLanguages(req.headers['accept-language']);
   return upstreams
-    .map((u) => ({ id: u.id, name: pickLocalized(u.displayName, languages) ?? u.id, logo: u.logo }))
+    .map((u) => ({ id: u.id, name: pickLocalized(u.displayName, languages) ?? u.id, logo: u.logo, unavailable: u.unavailable }))
     .sort((a, b) => a.name.localeCompare(b.name));
 }
 
 function choiceButton(c: Choice) {
-  return html`<li data-search="${foldForSearch(`${c.name} ${c.id}`)}"><button type="submit" name="idp" value="${c.id}">${c.logo ? html`<img src="${c.logo}" alt="" loading="lazy">` : ''}<span>${c.name}</span></button></li>`;
+  return html`<li data-search="${foldForSearch(`${c.name} ${c.id}`)}"><button type="submit" name="idp" value="${c.id}"${c.unavailable ? html` disabled` : ''}>${c.logo ? html`<img src="${c.logo}" alt="" loading="lazy">` : ''}<span>${c.name}</span>${c.unavailable ? html` <span class="muted">(temporarily unavailable)</span>` : ''}</button></li>`;
 }
 
 export function registerDiscovery(app: FastifyInstance, flow: LoginFlow, options: DiscoveryOptions): void {
