@@ -5,22 +5,24 @@
  */
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
-import Fastify, { type FastifyBaseLogger, type FastifyInstance } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import type { Config } from './config/schema.js';
 import { LoginFlow } from './core/flow.js';
 import { SessionManager } from './core/session.js';
 import { loadOrCreateKeyPair, loadOrCreateSecret } from './crypto/keys.js';
 import { SamlSpBackend } from './backends/saml-sp/backend.js';
+import { OidcRpBackend } from './backends/oidc-rp/backend.js';
 import { SamlIdpFrontend } from './frontends/saml-idp/frontend.js';
 import { DISCOVERY_PATH, registerDiscovery } from './discovery/routes.js';
-import { registerDemo } from './demo/register.js';
+import { createDemo, type Demo } from './demo/register.js';
 import { registerErrorHandling } from './http/errors.js';
 import { registerHealth } from './http/health.js';
 import { registerSecurityHeaders } from './http/security.js';
 import { EntityIndex } from './metadata/entity-index.js';
 import { Pipeline } from './pipeline/runner.js';
 import { createStore } from './store/index.js';
+import type { Store } from './store/store.js';
 
 export interface BuildOptions {
   /** The logger to use; defaults to pino JSON logs on stdout at config.logging.level. */
@@ -33,6 +35,37 @@ export interface FedgateApp {
   summary: string;
 }
 
+/** The parties of every login as the configuration defines them; `fedgate explain` loads them the same way. */
+export interface Parties {
+  identifierSalt: string;
+  /** Upstream IdPs, with the demo IdPs when the demo is on. */
+  idps: EntityIndex;
+  /** Downstream SPs, with the demo service when the demo is on. */
+  sps: EntityIndex;
+  backend: SamlSpBackend;
+  frontend: SamlIdpFrontend;
+  /** The demo's routes when the demo is on (its entities are already in the indexes). */
+  demo?: Demo;
+}
+
+/** Loads keys, secrets and metadata and builds the protocol ends; nothing listens or refreshes yet. */
+export async function loadParties(config: Config, deps: { log: FastifyBaseLogger; store: Store }): Promise<Parties> {
+  const signing = await loadOrCreateKeyPair(config.dataDir, 'signing', `${new URL(config.server.baseUrl).host} signing`, config.keys.signing);
+  const encryption = await loadOrCreateKeyPair(config.dataDir, 'encryption', `${new URL(config.server.baseUrl).host} encryption`, config.keys.encryption);
+  const identifierSalt = config.secrets.identifierSalt ?? loadOrCreateSecret(config.dataDir, 'identifier-salt');
+
+  const metadataOptions = { log: deps.log };
+  const idps = await EntityIndex.load(config.backends.saml.enabled ? config.backends.saml.idps : [], metadataOptions);
+  const sps = await EntityIndex.load(config.frontends.saml.enabled ? config.frontends.saml.sps : [], metadataOptions);
+
+  const backend = new SamlSpBackend({ config, signing, encryption, idps, store: deps.store });
+  const frontend = new SamlIdpFrontend({ config, signing, sps, identifierSalt });
+  const demo = config.demo.enabled
+    ? await createDemo({ config, idps, sps, spBackend: backend, idpFrontend: frontend, signing })
+    : undefined;
+  return { identifierSalt, idps, sps, backend, frontend, ...(demo ? { demo } : {}) };
+}
+
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FedgateApp> {
   const app = Fastify({
     loggerInstance: options.logger ?? pino({ level: config.logging.level }),
@@ -41,26 +74,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     routerOptions: { ignoreTrailingSlash: true },
     // fedgate logs what matters (logins, failures with their reference id); a line per request
     // would bury that. A reverse proxy's access log is the place for every request.
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
   });
   const log = app.log;
   const secureCookies = config.server.cookieSecure ?? config.server.baseUrl.startsWith('https:');
 
-  const signing = await loadOrCreateKeyPair(config.dataDir, 'signing', `${new URL(config.server.baseUrl).host} signing`, config.keys.signing);
-  const encryption = await loadOrCreateKeyPair(config.dataDir, 'encryption', `${new URL(config.server.baseUrl).host} encryption`, config.keys.encryption);
-  const identifierSalt = config.secrets.identifierSalt ?? loadOrCreateSecret(config.dataDir, 'identifier-salt');
-
   const store = createStore(config.store, log);
-  const metadataOptions = { log };
-  const idps = await EntityIndex.load(config.backends.saml.enabled ? config.backends.saml.idps : [], metadataOptions);
-  const sps = await EntityIndex.load(config.frontends.saml.enabled ? config.frontends.saml.sps : [], metadataOptions);
-
-  const backend = new SamlSpBackend({ config, signing, encryption, idps, store });
-  const frontend = new SamlIdpFrontend({ config, signing, sps, identifierSalt });
-
-  if (config.demo.enabled) {
-    await registerDemo(app, { config, idps, sps, spBackend: backend, idpFrontend: frontend, signing });
-  }
+  const { identifierSalt, idps, sps, backend, frontend, demo } = await loadParties(config, { log, store }).catch(async (err: unknown) => {
+    await store.close();
+    throw err;
+  });
+  demo?.register(app);
 
   const filterRoutes: ((app: FastifyInstance) => void)[] = [];
   const pipeline = await Pipeline.create(
@@ -69,12 +93,17 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     { explain: config.logging.explain },
   );
   const sessions = new SessionManager(store, { cookieName: config.session.cookieName, ttlMs: config.session.ttlSeconds * 1000, secureCookies });
+  const oidcBackend = config.backends.oidc.providers.length > 0 ? new OidcRpBackend({ config, store, log }) : undefined;
+  // Loaded only when enabled: oidc-provider warns about the Node version at import time.
+  const oidcFrontend = config.frontends.oidc.enabled
+    ? await (await import('./frontends/oidc-op/frontend.js')).OidcOpFrontend.create({ config, store, sessions, identifierSalt, log })
+    : undefined;
   const flow = new LoginFlow({
     store,
     sessions,
     pipeline,
-    frontends: config.frontends.saml.enabled ? [frontend] : [],
-    backends: config.backends.saml.enabled ? [backend] : [],
+    frontends: [...(config.frontends.saml.enabled ? [frontend] : []), ...(oidcFrontend ? [oidcFrontend] : [])],
+    backends: [...(config.backends.saml.enabled ? [backend] : []), ...(oidcBackend ? [oidcBackend] : [])],
     flowTtlMs: config.session.flowTtlSeconds * 1000,
     discoveryPath: DISCOVERY_PATH,
   });
@@ -85,7 +114,9 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   registerSecurityHeaders(app);
   registerHealth(app);
   if (config.frontends.saml.enabled) frontend.register(app, flow);
+  oidcFrontend?.register(app, flow);
   if (config.backends.saml.enabled) backend.register(app, flow);
+  oidcBackend?.register(app, flow);
   for (const register of filterRoutes) register(app);
   registerDiscovery(app, flow, {
     cookieName: config.discovery.cookieName,

@@ -5,6 +5,8 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { z } from 'zod';
 import { FILTERS } from '../pipeline/registry.js';
+import { oidcBackendConfig } from '../backends/oidc-rp/config.js';
+import { oidcFrontendConfig } from '../frontends/oidc-op/config.js';
 
 /** A secret given inline, from an environment variable or from a file; resolved to its value. */
 export const secret = z
@@ -318,6 +320,8 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        // Lazy: the OIDC frontend's schema uses `secret` from this module.
+        oidc: z.lazy(() => oidcFrontendConfig).prefault({}).describe('fedgate as OpenID Provider to downstream relying parties (off by default)'),
       })
       .strict()
       .prefault({}),
@@ -337,6 +341,8 @@ export const configSchema = z
           })
           .strict()
           .prefault({}),
+        // Lazy: the OIDC backend's schema uses `secret` from this module.
+        oidc: z.lazy(() => oidcBackendConfig).prefault({}).describe('Upstream OpenID Connect / OAuth2 providers: Google, ORCID, GitHub, any OpenID Provider'),
       })
       .strict()
       .prefault({}),
