@@ -1,4 +1,5 @@
 import t from 'tap';
+import { testFilterServices } from '../helpers/pipeline.js';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config/load.js';
@@ -7,9 +8,7 @@ import type { Identity } from '../../src/core/model.js';
 import type { UpstreamRegistration } from '../../src/core/registration.js';
 import { AssuranceTooLowError, ConfigError } from '../../src/core/errors.js';
 import { errorPage } from '../../src/http/errors.js';
-import type { FilterServices } from '../../src/pipeline/filter.js';
 import { Pipeline } from '../../src/pipeline/runner.js';
-import { MemoryStore } from '../../src/store/memory.js';
 
 const R = 'https://refeds.org/assurance';
 const MFA = 'https://refeds.org/profile/mfa';
@@ -21,10 +20,7 @@ const SWAMID = 'http://www.swamid.se/';
 const HOUR = 60 * 60 * 1000;
 
 const logLines: { msg: string; dropped?: string[]; level: number }[] = [];
-const services: FilterServices = {
-  store: new MemoryStore(),
-  identifierSalt: 'test-salt',
-  baseUrl: 'https://proxy.example.org',
+const services = testFilterServices(t, {
   log: pino(
     { level: 'info' },
     new Writable({
@@ -34,9 +30,7 @@ const services: FilterServices = {
       },
     }),
   ),
-  addRoutes: () => {},
-};
-t.teardown(() => services.store.close());
+});
 
 function upstream(overrides: Partial<UpstreamRegistration> = {}): UpstreamRegistration {
   return {

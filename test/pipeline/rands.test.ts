@@ -1,25 +1,16 @@
 import t from 'tap';
-import { pino } from 'pino';
+import { testFilterServices } from '../helpers/pipeline.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { PipelineInput } from '../../src/core/flow.js';
 import type { Attributes, Identity } from '../../src/core/model.js';
-import type { FilterServices } from '../../src/pipeline/filter.js';
 import { splitDisplayName } from '../../src/pipeline/rands.js';
 import { Pipeline } from '../../src/pipeline/runner.js';
-import { MemoryStore } from '../../src/store/memory.js';
 
 const RANDS = 'http://refeds.org/category/research-and-scholarship';
 const INCOMMON_RANDS = 'http://id.incommon.org/category/research-and-scholarship';
 const SP = 'https://wiki.example.org/shibboleth';
 
-const services: FilterServices = {
-  store: new MemoryStore(),
-  identifierSalt: 'test-salt',
-  baseUrl: 'https://proxy.example.org',
-  log: pino({ level: 'silent' }),
-  addRoutes: () => {},
-};
-t.teardown(() => services.store.close());
+const services = testFilterServices(t);
 
 function inputFor(entityCategories: string[], id = SP): PipelineInput {
   return {

@@ -1,13 +1,11 @@
 import t from 'tap';
-import { pino } from 'pino';
+import { testFilterServices } from '../helpers/pipeline.js';
 import { parseConfig } from '../../src/config/load.js';
 import { ConfigError } from '../../src/core/errors.js';
 import type { PipelineInput } from '../../src/core/flow.js';
 import type { Attributes, Identity } from '../../src/core/model.js';
 import type { ServiceRegistration } from '../../src/core/registration.js';
-import type { FilterServices } from '../../src/pipeline/filter.js';
 import { Pipeline } from '../../src/pipeline/runner.js';
-import { MemoryStore } from '../../src/store/memory.js';
 
 const CATEGORY = {
   rands: 'http://refeds.org/category/research-and-scholarship',
@@ -18,14 +16,7 @@ const CATEGORY = {
 };
 const SP = 'https://wiki.example.org/shibboleth';
 
-const services: FilterServices = {
-  store: new MemoryStore(),
-  identifierSalt: 'test-salt',
-  baseUrl: 'https://proxy.example.org',
-  log: pino({ level: 'silent' }),
-  addRoutes: () => {},
-};
-t.teardown(() => services.store.close());
+const services = testFilterServices(t);
 
 /** Everything a proxy might hold for a user after the other filters ran. */
 const ALICE: Attributes = {

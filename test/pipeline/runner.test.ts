@@ -1,22 +1,13 @@
 import t from 'tap';
-import { pino } from 'pino';
+import { testFilterServices } from '../helpers/pipeline.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { PipelineInput } from '../../src/core/flow.js';
 import type { Identity } from '../../src/core/model.js';
 import { LoginDeniedError } from '../../src/core/errors.js';
-import type { FilterServices } from '../../src/pipeline/filter.js';
 import { FILTERS } from '../../src/pipeline/registry.js';
 import { Pipeline } from '../../src/pipeline/runner.js';
-import { MemoryStore } from '../../src/store/memory.js';
 
-const services: FilterServices = {
-  store: new MemoryStore(),
-  identifierSalt: 'test-salt',
-  baseUrl: 'https://proxy.example.org',
-  log: pino({ level: 'silent' }),
-  addRoutes: () => {},
-};
-t.teardown(() => services.store.close());
+const services = testFilterServices(t);
 
 const input: PipelineInput = {
   request: { frontend: 'saml-idp', requester: 'https://sp.example.org', forceAuthn: false, isPassive: false, idpHints: [], frontendState: {} },

@@ -1,4 +1,5 @@
 import t from 'tap';
+import { testFilterServices } from '../helpers/pipeline.js';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import type { PipelineInput } from '../../src/core/flow.js';
@@ -6,21 +7,15 @@ import type { Identity } from '../../src/core/model.js';
 import type { UpstreamRegistration } from '../../src/core/registration.js';
 import { ConfigError } from '../../src/core/errors.js';
 import type { Scope } from '../../src/metadata/types.js';
-import type { FilterServices } from '../../src/pipeline/filter.js';
 import { Pipeline } from '../../src/pipeline/runner.js';
-import { MemoryStore } from '../../src/store/memory.js';
 
 const IDP = 'https://idp.example.org/idp/shibboleth';
 
 const logLines: Record<string, unknown>[] = [];
-const services: FilterServices = {
-  store: new MemoryStore(),
-  identifierSalt: 'test-salt',
+const services = testFilterServices(t, {
   baseUrl: 'https://proxy.example.net',
   log: pino({ level: 'warn' }, { write: (line: string) => void logLines.push(JSON.parse(line) as Record<string, unknown>) }),
-  addRoutes: () => {},
-};
-t.teardown(() => services.store.close());
+});
 t.beforeEach(() => void (logLines.length = 0));
 
 const samlUpstream = (scopes: Scope[]): UpstreamRegistration => ({

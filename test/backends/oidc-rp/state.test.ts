@@ -3,42 +3,12 @@
  * takes it, and of two callbacks racing with one state exactly one continues — with the
  * in-process store and with Redis, where the race may span fedgate instances.
  */
-import { randomBytes } from 'node:crypto';
 import t from 'tap';
-import { MemoryStore } from '../../../src/store/memory.js';
-import { RedisStore } from '../../../src/store/redis.js';
-import type { Store } from '../../../src/store/store.js';
 import { Browser } from '../../helpers/browser.js';
 import { startOidcHarness } from './harness.js';
+import { testStores } from '../../helpers/stores.js';
 
-function redisStore(): RedisStore {
-  return new RedisStore({
-    type: 'redis',
-    url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
-    sentinelName: 'mymaster',
-    keyPrefix: `fedgate-test-oidc-rp-${randomBytes(4).toString('hex')}:`,
-    commandTimeoutMs: 2000,
-  });
-}
-
-/** Why Redis cannot be used here, or undefined when it answers. */
-async function redisUnavailable(): Promise<string | undefined> {
-  if (process.env.FEDGATE_REDIS_AVAILABLE === '0') return 'FEDGATE_REDIS_AVAILABLE=0';
-  const probe = redisStore();
-  try {
-    await probe.ping();
-    return undefined;
-  } catch (err) {
-    return `Redis unreachable: ${(err as Error).message}`;
-  } finally {
-    await probe.close();
-  }
-}
-
-const stores: [string, () => Store, string | undefined][] = [
-  ['memory store', () => new MemoryStore(), undefined],
-  ['Redis store', redisStore, await redisUnavailable()],
-];
+const stores = await testStores('oidc-rp');
 
 for (const [name, makeStore, skip] of stores) {
   t.test(name, { skip }, async (t) => {
