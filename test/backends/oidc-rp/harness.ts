@@ -17,12 +17,12 @@ import { parseConfig } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/schema.js';
 import { FedgateError } from '../../../src/core/errors.js';
 import { LoginFlow, type Backend } from '../../../src/core/flow.js';
-import type { AuthnRequest } from '../../../src/core/model.js';
 import { SessionManager } from '../../../src/core/session.js';
 import { MemoryStore } from '../../../src/store/memory.js';
 import type { Store } from '../../../src/store/store.js';
 import { Browser } from '../../helpers/browser.js';
 import { startOidcOpPeer, type OidcOpPeer, type OpUser } from '../../helpers/oidc-op-peer.js';
+import { testLoginRequest } from '../../helpers/login-request.js';
 import { freePort } from '../../helpers/ports.js';
 import { RecordingFrontend } from '../saml-sp/harness.js';
 
@@ -123,16 +123,7 @@ export async function startOidcHarness(options: OidcHarnessOptions = {}): Promis
   app.get('/test/start', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
     passiveNext = q.passive === '1';
-    const request: AuthnRequest = {
-      frontend: 'test',
-      requester: 'https://sp.example.org/shibboleth',
-      forceAuthn: q.force === '1',
-      isPassive: false,
-      idpHints: [op.issuer],
-      frontendState: {},
-      ...(q.acr ? { requestedAuthnContext: { comparison: 'exact' as const, classRefs: q.acr.split(' ') } } : {}),
-    };
-    return flow.start(request, req, reply);
+    return flow.start(testLoginRequest(q, op.issuer), req, reply);
   });
   await app.listen({ port, host: '127.0.0.1' });
 

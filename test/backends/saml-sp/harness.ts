@@ -21,6 +21,7 @@ import { MemoryStore } from '../../../src/store/memory.js';
 import type { Store } from '../../../src/store/store.js';
 import type { ServiceRegistration } from '../../../src/core/registration.js';
 import { Browser, type Page } from '../../helpers/browser.js';
+import { testLoginRequest } from '../../helpers/login-request.js';
 import { freePort } from '../../helpers/ports.js';
 import { startSamlIdpPeer, type SamlIdpPeer, type SamlIdpPeerOptions } from '../../helpers/saml-idp-peer.js';
 
@@ -113,16 +114,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   backend.register(app, flow);
   app.get('/test/start', async (req, reply) => {
     const q = req.query as Record<string, string | undefined>;
-    const request: AuthnRequest = {
-      frontend: 'test',
-      requester: 'https://sp.example.org/shibboleth',
-      forceAuthn: q.force === '1',
-      isPassive: false,
-      idpHints: [q.idp ?? peer.entityId],
-      frontendState: {},
-      ...(q.acr ? { requestedAuthnContext: { comparison: 'exact' as const, classRefs: q.acr.split(' ') } } : {}),
-    };
-    return flow.start(request, req, reply);
+    return flow.start(testLoginRequest(q, q.idp ?? peer.entityId), req, reply);
   });
   await app.listen({ port, host: '127.0.0.1' });
 
