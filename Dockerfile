@@ -11,8 +11,9 @@ COPY src ./src
 RUN npm run build && npm prune --omit=dev
 
 FROM node:${NODE_VERSION}-bookworm-slim
+# xmlsec1 verifies large signed metadata aggregates (src/metadata/xmlsec.ts).
 RUN apt-get update \
- && apt-get install -y --no-install-recommends ca-certificates tini \
+ && apt-get install -y --no-install-recommends ca-certificates tini xmlsec1 \
  && rm -rf /var/lib/apt/lists/*
 ENV NODE_ENV=production FEDGATE_CONFIG=/etc/fedgate/fedgate.yaml
 WORKDIR /app

@@ -3,14 +3,25 @@
  * refreshed in the background; its records are replaced only by a fully verified newer copy, so a
  * failed refresh keeps the last good one (until its entities' validUntil passes).
  */
-import type { MetadataSourceConfig } from '../config/schema.js';
-import { isUrlSource, loadMetadataSource, type MetadataLog, type SourceCache } from './source.js';
+import type { MdqSourceConfig, MetadataSourceConfig } from '../config/schema.js';
+import { MdqClient } from './mdq.js';
+import { isUrlSource, loadMetadataSource, trustedSigner, type LoadOptions, type SourceCache } from './source.js';
 import type { EntityRecord } from './types.js';
 import { isExpired } from './validity.js';
 
-export interface EntityIndexOptions {
-  fetch?: typeof fetch;
-  log: MetadataLog;
+export type EntityIndexOptions = Pick<LoadOptions, 'fetch' | 'log' | 'largeDocumentBytes' | 'xmlsec'>;
+
+/** One configured source as readiness checks and metrics see it. */
+export interface SourceStatus {
+  source: string;
+  /** When its last verified copy was loaded (a 304 on refresh counts); undefined when none was. */
+  loadedAt?: Date;
+  /** When its last entity stops being valid; undefined when some entity has no validUntil. */
+  validUntil?: Date;
+  /** Entities still valid. */
+  entities: number;
+  /** No usable copy: never loaded, or every entity it had is past its validUntil (plus skew). */
+  expired: boolean;
 }
 
 /** Never refresh more often than this, whatever a document's cacheDuration says. */
@@ -20,7 +31,11 @@ export class EntityIndex {
   /** Records per source, in load order: on a duplicate entityID the earlier source wins. */
   private readonly bySource = new Map<string, EntityRecord[]>();
   private readonly caches = new Map<MetadataSourceConfig, SourceCache>();
+  private readonly loadedAt = new Map<string, Date>();
   private byId = new Map<string, EntityRecord>();
+  private readonly mdq: MdqClient[] = [];
+  /** Entities found through MDQ, so later synchronous get() calls see them while they are valid. */
+  private readonly resolved = new Map<string, EntityRecord>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private running = false;
 
@@ -30,20 +45,45 @@ export class EntityIndex {
   ) {}
 
   /** Loads every source; any failure here is fatal (a start must not go ahead with missing trust). */
-  static async load(sources: MetadataSourceConfig[], opts: EntityIndexOptions): Promise<EntityIndex> {
+  static async load(allSources: (MetadataSourceConfig | MdqSourceConfig)[], opts: EntityIndexOptions): Promise<EntityIndex> {
+    const sources = allSources.filter((s): s is MetadataSourceConfig => 'metadata' in s);
     const index = new EntityIndex(sources, opts);
+    for (const src of allSources) {
+      if (!('mdq' in src)) continue;
+      const trusted = (await trustedSigner(src))!;
+      index.mdq.push(new MdqClient(src, { trusted, log: opts.log, ...(opts.fetch ? { fetch: opts.fetch } : {}) }));
+    }
     for (const src of sources) {
       const cache: SourceCache = {};
       index.caches.set(src, cache);
       index.bySource.set(src.metadata, await loadMetadataSource(src, { ...opts, cache }));
+      index.loadedAt.set(src.metadata, new Date());
     }
     index.rebuild();
     return index;
   }
 
   get(entityId: string): EntityRecord | undefined {
-    const record = this.byId.get(entityId);
+    const record = this.byId.get(entityId) ?? this.resolved.get(entityId);
     return record && !isExpired(record.validUntil, new Date()) ? record : undefined;
+  }
+
+  /**
+   * get(), falling back to the configured MDQ services in order. Asynchronous, so callers that may
+   * meet an entity only MDQ knows use this; afterwards get() finds it too.
+   */
+  async resolve(entityId: string): Promise<EntityRecord | undefined> {
+    const known = this.byId.get(entityId);
+    if (known) return isExpired(known.validUntil, new Date()) ? undefined : known;
+    for (const client of this.mdq) {
+      const record = await client.lookup(entityId);
+      if (record) {
+        this.resolved.set(entityId, record);
+        return record;
+      }
+    }
+    this.resolved.delete(entityId);
+    return undefined;
   }
 
   all(): EntityRecord[] {
@@ -57,6 +97,25 @@ export class EntityIndex {
 
   sps(): EntityRecord[] {
     return this.all().filter((r) => r.sp);
+  }
+
+  /** Every configured source (not addRecords ones) with its last good load. */
+  status(now = new Date()): SourceStatus[] {
+    return this.sources.map((src) => {
+      const records = this.bySource.get(src.metadata) ?? [];
+      const loadedAt = this.loadedAt.get(src.metadata);
+      const valid = records.filter((r) => !isExpired(r.validUntil, now)).length;
+      const validUntil = records.every((r) => r.validUntil)
+        ? records.reduce<Date | undefined>((max, r) => (max && max >= r.validUntil! ? max : r.validUntil), undefined)
+        : undefined;
+      return {
+        source: src.metadata,
+        ...(loadedAt ? { loadedAt } : {}),
+        ...(validUntil ? { validUntil } : {}),
+        entities: valid,
+        expired: !loadedAt || (records.length > 0 && valid === 0),
+      };
+    });
   }
 
   /** Registers (or replaces) the records of a source that is not configured metadata, such as the demo's own entities. */
@@ -103,6 +162,7 @@ export class EntityIndex {
     try {
       const records = await loadMetadataSource(src, { ...this.opts, cache });
       this.bySource.set(src.metadata, records);
+      this.loadedAt.set(src.metadata, new Date());
       this.rebuild();
     } catch (err) {
       this.opts.log.warn(

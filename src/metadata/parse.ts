@@ -27,6 +27,8 @@ export interface ParsedMetadata {
   /** cacheDuration of the root element, in milliseconds. */
   cacheDurationMs?: number;
   rootName: 'EntityDescriptor' | 'EntitiesDescriptor';
+  /** ds:Signature children of the root: a verified document must have exactly one. */
+  rootSignatures: number;
 }
 
 export interface ParseOptions {
@@ -56,13 +58,15 @@ export function parseMetadata(xml: string, source: string, options: ParseOptions
   const records: EntityRecord[] = [];
   const seen = new Set<string>();
   const stack: Frame[] = [];
-  let root: Omit<ParsedMetadata, 'records'> | undefined;
+  let root: Omit<ParsedMetadata, 'records' | 'rootSignatures'> | undefined;
+  let rootSignatures = 0;
 
   const parser = new SaxesParser({ xmlns: true, fileName: source });
   parser.on('doctype', () => {
     throw new InvalidMetadataError(`${source}: metadata must not contain a DOCTYPE (DTDs are refused, SAML2int SDP-G03)`);
   });
   parser.on('opentag', (tag) => {
+    if (stack.length === 1 && tag.uri === NS.ds && tag.local === 'Signature') rootSignatures++;
     const top = stack.at(-1);
     if (top?.kind === 'skip') {
       stack.push(top);
@@ -129,7 +133,7 @@ export function parseMetadata(xml: string, source: string, options: ParseOptions
     throw new InvalidMetadataError(`${source}: not well-formed XML: ${(err as Error).message}`, { cause: err });
   }
   if (!root) throw new InvalidMetadataError(`${source}: no root element`);
-  return { records, ...root };
+  return { records, ...root, rootSignatures };
 }
 
 function toElement(tag: SaxesTagNS): Element {

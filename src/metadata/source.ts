@@ -8,7 +8,9 @@ import type { MetadataSourceConfig } from '../config/schema.js';
 import { InvalidMetadataError, MetadataUnavailableError } from '../core/errors.js';
 import { parseMetadata } from './parse.js';
 import type { EntityRecord } from './types.js';
-import { checkValidity, verifyMetadataSignature, type TrustedSigner } from './verify.js';
+import { decodeUtf8, parseVerifiedDocument } from './verified-document.js';
+import { checkValidity, type TrustedSigner } from './verify.js';
+import type { XmlsecOptions } from './xmlsec.js';
 
 /** The part of a pino logger the metadata code uses. */
 export interface MetadataLog {
@@ -34,31 +36,47 @@ export interface LoadOptions {
   /** Pass the same object on every load of a source to make refreshes conditional. */
   cache?: SourceCache;
   now?: Date;
+  /** Signed documents of at least this size are verified by xmlsec1 (default 1 MB, see verified-document.ts). */
+  largeDocumentBytes?: number;
+  xmlsec?: XmlsecOptions;
+  /** Told as a download proceeds (total from Content-Length, when sent). */
+  onProgress?: (received: number, total: number | undefined) => void;
 }
 
 export const MAX_METADATA_BYTES = 100 * 1024 * 1024;
-const FETCH_TIMEOUT_MS = 30_000;
+const FETCH_TIMEOUT_MS = 120_000;
+/** A signed document expiring sooner than this is logged as a warning: its publisher may be stuck. */
+const EXPIRY_WARNING_MS = 24 * 3600_000;
 
-export function isUrlSource(src: MetadataSourceConfig): boolean {
+export function isUrlSource(src: Pick<MetadataSourceConfig, 'metadata'>): boolean {
   return /^https?:\/\//i.test(src.metadata);
 }
 
 export async function loadMetadataSource(src: MetadataSourceConfig, opts: LoadOptions): Promise<EntityRecord[]> {
   const cache = opts.cache ?? {};
   const now = opts.now ?? new Date();
-  const fetched = isUrlSource(src) ? await fetchDocument(src.metadata, opts.fetch ?? fetch, cache) : await readDocument(src.metadata);
+  const fetched = await readSource(src, opts, cache);
   if (fetched === 'not-modified') {
     opts.log.info({ source: src.metadata }, 'metadata not modified since the last load');
     return cache.records!;
   }
 
   const trusted = await trustedSigner(src);
-  const xml = trusted ? verifyMetadataSignature(fetched.xml, trusted) : fetched.xml;
-  const parsed = parseMetadata(xml, src.metadata, {
-    now,
-    onSkip: (reason, entityId) => opts.log.warn({ source: src.metadata, entityId }, `metadata entity left out: ${reason}`),
-  });
-  if (trusted) checkValidity(parsed.validUntil, src.maxValidityDays, now);
+  const onSkip = (reason: string, entityId?: string) => opts.log.warn({ source: src.metadata, entityId }, `metadata entity left out: ${reason}`);
+  const parsed = trusted
+    ? await parseVerifiedDocument(fetched.bytes, trusted, src.metadata, {
+        now,
+        onSkip,
+        ...(opts.largeDocumentBytes === undefined ? {} : { largeDocumentBytes: opts.largeDocumentBytes }),
+        ...(opts.xmlsec ? { xmlsec: opts.xmlsec } : {}),
+      })
+    : parseMetadata(decodeUtf8(fetched.bytes, src.metadata), src.metadata, { now, onSkip });
+  if (trusted) {
+    checkValidity(parsed.validUntil, src.maxValidityDays, now);
+    if (parsed.validUntil!.getTime() - now.getTime() < EXPIRY_WARNING_MS) {
+      opts.log.warn({ source: src.metadata, validUntil: parsed.validUntil!.toISOString() }, 'metadata expires within 24 hours');
+    }
+  }
 
   cache.etag = fetched.etag;
   cache.lastModified = fetched.lastModified;
@@ -71,7 +89,16 @@ export async function loadMetadataSource(src: MetadataSourceConfig, opts: LoadOp
   return parsed.records;
 }
 
-async function trustedSigner(src: MetadataSourceConfig): Promise<TrustedSigner | undefined> {
+/** The document of a file or URL source, as bytes; 'not-modified' when the cache's copy is still current. */
+export async function readSource(
+  src: Pick<MetadataSourceConfig, 'metadata'>,
+  opts: Pick<LoadOptions, 'fetch' | 'onProgress'>,
+  cache: SourceCache = {},
+): Promise<Fetched | 'not-modified'> {
+  return isUrlSource(src) ? fetchDocument(src.metadata, opts, cache) : readDocument(src.metadata);
+}
+
+export async function trustedSigner(src: Pick<MetadataSourceConfig, 'signingCert' | 'fingerprint'>): Promise<TrustedSigner | undefined> {
   if (src.signingCert) {
     try {
       return { certPem: await readFile(src.signingCert, 'utf8') };
@@ -82,8 +109,8 @@ async function trustedSigner(src: MetadataSourceConfig): Promise<TrustedSigner |
   return src.fingerprint ? { fingerprint: src.fingerprint } : undefined;
 }
 
-interface Fetched {
-  xml: string;
+export interface Fetched {
+  bytes: Buffer;
   etag?: string;
   lastModified?: string;
 }
@@ -93,14 +120,15 @@ async function readDocument(path: string): Promise<Fetched> {
     if ((await stat(path)).size > MAX_METADATA_BYTES) {
       throw new InvalidMetadataError(`${path}: larger than ${MAX_METADATA_BYTES} bytes`);
     }
-    return { xml: decode(await readFile(path), path) };
+    return { bytes: await readFile(path) };
   } catch (err) {
     if (err instanceof InvalidMetadataError) throw err;
     throw new MetadataUnavailableError(`cannot read metadata file ${path}: ${(err as Error).message}`, { cause: err });
   }
 }
 
-async function fetchDocument(url: string, fetchFn: typeof fetch, cache: SourceCache): Promise<Fetched | 'not-modified'> {
+async function fetchDocument(url: string, opts: Pick<LoadOptions, 'fetch' | 'onProgress'>, cache: SourceCache): Promise<Fetched | 'not-modified'> {
+  const fetchFn = opts.fetch ?? fetch;
   const headers: Record<string, string> = {
     accept: 'application/samlmetadata+xml, application/xml;q=0.9, text/xml;q=0.8',
   };
@@ -122,8 +150,7 @@ async function fetchDocument(url: string, fetchFn: typeof fetch, cache: SourceCa
     await res.body?.cancel();
     throw new MetadataUnavailableError(`fetching ${url} answered HTTP ${res.status}`);
   }
-  const body = await readLimited(res, url);
-  const result: Fetched = { xml: decode(body, url) };
+  const result: Fetched = { bytes: await readLimited(res, url, opts.onProgress) };
   const etag = res.headers.get('etag');
   const lastModified = res.headers.get('last-modified');
   if (etag) result.etag = etag;
@@ -132,9 +159,11 @@ async function fetchDocument(url: string, fetchFn: typeof fetch, cache: SourceCa
 }
 
 /** The body, refused as soon as it grows past the limit (decompressed size counts). */
-async function readLimited(res: Response, url: string): Promise<Buffer> {
+async function readLimited(res: Response, url: string, onProgress: LoadOptions['onProgress']): Promise<Buffer> {
   const tooLarge = () => new InvalidMetadataError(`${url}: larger than ${MAX_METADATA_BYTES} bytes`);
-  if (Number(res.headers.get('content-length') ?? 0) > MAX_METADATA_BYTES) {
+  const length = Number(res.headers.get('content-length') ?? NaN);
+  const total = Number.isFinite(length) ? length : undefined;
+  if ((total ?? 0) > MAX_METADATA_BYTES) {
     await res.body?.cancel();
     throw tooLarge();
   }
@@ -152,18 +181,11 @@ async function readLimited(res: Response, url: string): Promise<Buffer> {
         throw tooLarge();
       }
       chunks.push(value);
+      onProgress?.(size, total);
     }
   } catch (err) {
     if (err instanceof InvalidMetadataError) throw err;
     throw new MetadataUnavailableError(`reading ${url} failed: ${(err as Error).message}`, { cause: err });
   }
   return Buffer.concat(chunks, size);
-}
-
-function decode(bytes: Buffer, source: string): string {
-  try {
-    return new TextDecoder('utf-8', { fatal: true }).decode(bytes);
-  } catch {
-    throw new InvalidMetadataError(`${source}: metadata is not UTF-8`);
-  }
 }

@@ -4,7 +4,7 @@
  * bytes that signature covers are handed on.
  *
  * xml-crypto holds the whole document as a DOM, which is fine for single entities and small
- * aggregates; whole-eduGAIN verification is to move to xmlsec1 behind this same function.
+ * aggregates; large documents go through xmlsec1 instead (verified-document.ts).
  */
 import { timingSafeEqual } from 'node:crypto';
 import { DOMParser } from '@xmldom/xmldom';
@@ -144,19 +144,28 @@ function single(parent: Element, localName: string, fail: (reason: string) => Er
 function signingCert(signature: Element, trusted: TrustedSigner, fail: (reason: string) => Error): string {
   if (trusted.certPem) return trusted.certPem;
   if (!trusted.fingerprint) throw fail('no trusted certificate or fingerprint configured');
-  const pin = Buffer.from(trusted.fingerprint, 'hex');
   const keyInfo = elementChildren(signature, NS.ds, 'KeyInfo');
-  for (const data of keyInfo.flatMap((k) => elementChildren(k, NS.ds, 'X509Data'))) {
-    for (const cert of elementChildren(data, NS.ds, 'X509Certificate')) {
-      const pem = pemFromBase64(cert.textContent ?? '');
-      let fingerprint: Buffer;
-      try {
-        fingerprint = Buffer.from(sha256Fingerprint(pem), 'hex');
-      } catch {
-        continue;
-      }
-      if (fingerprint.length === pin.length && timingSafeEqual(fingerprint, pin)) return pem;
+  const bodies = keyInfo
+    .flatMap((k) => elementChildren(k, NS.ds, 'X509Data'))
+    .flatMap((data) => elementChildren(data, NS.ds, 'X509Certificate'))
+    .map((cert) => cert.textContent ?? '');
+  const pem = certificateMatchingPin(bodies, trusted.fingerprint);
+  if (!pem) throw fail('no certificate in the signature’s KeyInfo matches the configured fingerprint');
+  return pem;
+}
+
+/** The first of these base64 certificates whose SHA-256 equals the pin (lowercase hex), as PEM. */
+export function certificateMatchingPin(base64Certificates: string[], fingerprint: string): string | undefined {
+  const pin = Buffer.from(fingerprint, 'hex');
+  for (const body of base64Certificates) {
+    const pem = pemFromBase64(body);
+    let actual: Buffer;
+    try {
+      actual = Buffer.from(sha256Fingerprint(pem), 'hex');
+    } catch {
+      continue;
     }
+    if (actual.length === pin.length && timingSafeEqual(actual, pin)) return pem;
   }
-  throw fail('no certificate in the signature’s KeyInfo matches the configured fingerprint');
+  return undefined;
 }
