@@ -4,13 +4,17 @@
  */
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '../config/schema.js';
+import { issuerOf, type OidcClientConfig } from '../frontends/oidc-op/config.js';
 import type { SamlSpBackend } from '../backends/saml-sp/backend.js';
 import type { SamlIdpFrontend } from '../frontends/saml-idp/frontend.js';
-import { loadOrCreateKeyPair, type KeyPair } from '../crypto/keys.js';
+import { loadOrCreateKeyPair, loadOrCreateSecret, type KeyPair } from '../crypto/keys.js';
 import type { EntityIndex } from '../metadata/entity-index.js';
 import { parseMetadata } from '../metadata/parse.js';
+import type { Store } from '../store/store.js';
 import { DemoIdp } from './idp.js';
-import { DemoSp } from './sp.js';
+import { DemoOidcRp } from './oidc-rp.js';
+import { DemoSp, SAML_LOGIN } from './sp.js';
+import type { LoginOption } from './sp-pages.js';
 
 export interface DemoParts {
   config: Config;
@@ -21,16 +25,20 @@ export interface DemoParts {
   spBackend: SamlSpBackend;
   idpFrontend: SamlIdpFrontend;
   signing: KeyPair;
+  /** Where the demo's OpenID Connect logins keep their state. */
+  store: Store;
 }
 
 export interface Demo {
   /** Serves the demo IdPs and the demo service. */
   register(app: FastifyInstance): void;
+  /** The demo service's client for fedgate's OpenID Provider, when that is enabled. */
+  oidcClients: OidcClientConfig[];
 }
 
 /** Creates the demo's IdPs and service and adds their metadata to fedgate's indexes. */
 export async function createDemo(parts: DemoParts): Promise<Demo> {
-  const { config, idps, sps, spBackend, idpFrontend, signing } = parts;
+  const { config, idps, sps, spBackend, idpFrontend, signing, store } = parts;
   const served: { register(app: FastifyInstance): void }[] = [];
   const dataDir = config.dataDir;
   const [proxySp] = parseMetadata(spBackend.metadataXml(), 'fedgate SP').records;
@@ -44,6 +52,21 @@ export async function createDemo(parts: DemoParts): Promise<Demo> {
     served.push(idp);
   }
 
+  const logins: LoginOption[] = [SAML_LOGIN];
+  const oidcRp = config.frontends.oidc.enabled
+    ? new DemoOidcRp({
+        baseUrl: config.server.baseUrl,
+        issuer: issuerOf(config.frontends.oidc, config.server.baseUrl),
+        clientSecret: loadOrCreateSecret(dataDir, 'demo-oidc-client-secret'),
+        store,
+        logins,
+      })
+    : undefined;
+  if (oidcRp) {
+    logins.push({ label: 'Log in with OpenID Connect', href: '/demo/login/oidc' });
+    served.push(oidcRp);
+  }
+
   const service = new DemoSp({
     baseUrl: config.server.baseUrl,
     keys: await loadOrCreateKeyPair(dataDir, 'demo-sp', 'fedgate demo service'),
@@ -51,10 +74,12 @@ export async function createDemo(parts: DemoParts): Promise<Demo> {
     idpSsoUrl: idpFrontend.ssoUrl,
     idpCertPem: signing.certPem,
     clockSkewMs: config.saml.clockSkewSeconds * 1000,
+    logins,
   });
   sps.addRecords('demo service', parseMetadata(service.metadataXml(), 'demo service').records);
   served.push(service);
   return {
+    oidcClients: oidcRp ? [oidcRp.client()] : [],
     register: (app) => {
       for (const party of served) party.register(app);
       // Someone who opens the bare URL of a demo install wants the demo.

@@ -26,6 +26,8 @@ export interface DemoSpOptions {
   idpSsoUrl: string;
   idpCertPem: string;
   clockSkewMs: number;
+  /** Every way to log in to the demo service, for the buttons on its pages; default: SAML only. */
+  logins?: LoginOption[];
 }
 
 /** How long a login may take from the AuthnRequest to fedgate's answer. */
@@ -34,16 +36,19 @@ const REQUEST_TTL_MS = 15 * 60_000;
 /** A URN, not a URL: the configuration can name the demo service whatever address fedgate runs on. */
 export const DEMO_SERVICE_ENTITY_ID = 'urn:fedgate:demo:service';
 
+export const SAML_LOGIN: LoginOption = { label: 'Log in with SAML', href: '/demo/login/saml' };
+
 export class DemoSp {
   readonly entityId: string;
   readonly acsUrl: string;
   private readonly metadata: string;
   private readonly saml: SAML;
-  private readonly logins: LoginOption[] = [{ label: 'Log in with SAML', href: '/demo/login/saml' }];
+  private readonly logins: LoginOption[];
 
   constructor(private readonly opts: DemoSpOptions) {
     this.entityId = DEMO_SERVICE_ENTITY_ID;
     this.acsUrl = `${opts.baseUrl}/demo/acs`;
+    this.logins = opts.logins ?? [SAML_LOGIN];
     this.metadata = spMetadataXml({
       entityId: this.entityId,
       acsUrl: this.acsUrl,

@@ -3,9 +3,6 @@
  * `npm start` runs it): the demo service, fedgate's discovery page, a demo IdP's login form, and
  * back to the demo service with the attributes — plus the `fedgate keys` command from the README.
  */
-import { spawnSync } from 'node:child_process';
-import { readFileSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import t from 'tap';
 import { loadConfig } from '../../src/config/load.js';
 import { Browser, decodeEntities, parseForms, type Page } from '../helpers/browser.js';
@@ -114,27 +111,57 @@ t.test('the shipped default configuration: demo service → discovery → demo I
   });
 });
 
-t.test('fedgate keys --out writes both key pairs and refuses to overwrite them', async (t) => {
-  const out = join(tempDir('fedgate-keys-'), 'keys');
-  const loader = new URL('../../node_modules/@tapjs/typescript/dist/esm/import.mjs', import.meta.url).href;
-  const keys = () =>
-    spawnSync(process.execPath, ['--import', loader, '--input-type=module', '-e', `import { run } from './src/main.ts'; run(['keys', '--out', ${JSON.stringify(out)}]);`], {
-      encoding: 'utf8',
-      timeout: 20_000,
-    });
+/** The value cells of the demo service's claim table `tableId` (id-token or userinfo) for `claim`. */
+function claimValues(page: Page, tableId: string, claim: string): string[] | undefined {
+  const table = new RegExp(`<table id="${tableId}">([\\s\\S]*?)</table>`).exec(page.body)?.[1] ?? '';
+  const m = new RegExp(`<tr><td><code>${claim}</code></td><td>([\\s\\S]*?)</td></tr>`).exec(table);
+  return m ? (m[1] ?? '').split('<br>').map(decodeEntities) : undefined;
+}
 
-  const first = keys();
-  t.equal(first.status, 0, first.stderr);
-  for (const name of ['signing', 'encryption']) {
-    const key = readFileSync(join(out, `${name}.key`), 'utf8');
-    t.match(key, /^-----BEGIN PRIVATE KEY-----\n/, `${name}.key is a PEM private key`);
-    t.equal(statSync(join(out, `${name}.key`)).mode & 0o777, 0o600, `${name}.key is readable by its owner only`);
-    t.match(readFileSync(join(out, `${name}.crt`), 'utf8'), /^-----BEGIN CERTIFICATE-----\n/, `${name}.crt is a PEM certificate`);
-  }
-  const signingKey = readFileSync(join(out, 'signing.key'), 'utf8');
+t.test('the shipped default configuration over OpenID Connect: demo service → discovery → demo IdP → claims', async (t) => {
+  const shipped = loadConfig('config/fedgate.yaml');
+  t.equal(shipped.frontends.oidc.enabled, true, 'the OpenID Provider is on by default');
+  const port = await freePort();
+  const fedgate = await startParsedFedgate({
+    ...shipped,
+    server: { ...shipped.server, port, baseUrl: `http://127.0.0.1:${port}` },
+    dataDir: tempDir('fedgate-demo-data-'),
+    logging: { ...shipped.logging, level: 'silent' },
+  });
+  t.teardown(() => fedgate.close());
+  const browser = new Browser();
 
-  const second = keys();
-  t.equal(second.status, 2, 'a second run fails with status 2');
-  t.match(second.stderr, /signing\.key already exists; refusing to overwrite it/);
-  t.equal(readFileSync(join(out, 'signing.key'), 'utf8'), signingKey, 'the existing key is untouched');
+  const landing = await browser.get(`${fedgate.url}/demo`);
+  const loginLink = linkTo(landing, 'Log in with OpenID Connect');
+  t.ok(loginLink, 'the landing page has a "Log in with OpenID Connect" link');
+  const discovery = await browser.get(loginLink!);
+  t.equal(new URL(discovery.url).pathname, '/discovery', 'the OIDC login leads to fedgate’s discovery page');
+  t.match(discovery.body, /<h1>Log in to fedgate demo service<\/h1>/, 'naming the client');
+  const loginForm = await browser.submit(discovery, { idp: 'urn:fedgate:demo:idp:university' }, 'choose');
+  const done = await browser.submit(loginForm, { username: 'alice', password: 'alice' }, 'login');
+  t.equal(done.status, 200, done.status === 200 ? 'the login completes' : done.body.slice(0, 800));
+  t.equal(new URL(done.url).pathname, '/demo/oidc/callback', 'at the demo’s redirect_uri');
+  t.match(done.body, /<h1>You are logged in with OpenID Connect<\/h1>/);
+
+  const [sub] = claimValues(done, 'id-token', 'sub') ?? [];
+  t.match(sub, /^[0-9a-f]{64}@127\.0\.0\.1$/, 'sub is the community ID');
+  t.same(claimValues(done, 'id-token', 'iss'), [`${fedgate.url}/oidc`]);
+  t.same(claimValues(done, 'id-token', 'aud'), ['fedgate-demo']);
+  t.same(claimValues(done, 'id-token', 'acr'), [HOME_IDP_CONTEXT], 'acr from the assurance mapping');
+  t.same(claimValues(done, 'userinfo', 'sub'), [sub]);
+  t.same(claimValues(done, 'userinfo', 'email'), ['alice@university.example']);
+  t.same(claimValues(done, 'userinfo', 'name'), ['Alice Andersson']);
+  t.same(claimValues(done, 'userinfo', 'voperson_id'), [sub]);
+  t.same(
+    claimValues(done, 'userinfo', 'eduperson_entitlement'),
+    [
+      'urn:geant:fedgate.example:group:vo.fedgate.example',
+      'urn:geant:fedgate.example:group:vo.fedgate.example:analysis',
+      'urn:geant:fedgate.example:group:vo.fedgate.example:role=admin',
+      'urn:geant:university.example:group:physics#university.example',
+      'urn:geant:university.example:group:physics:detector#university.example',
+    ],
+    'eduperson_entitlement is an array (one value a line)',
+  );
+  t.ok(claimValues(done, 'userinfo', 'eduperson_assurance')?.includes('https://refeds.org/assurance/profile/cappuccino'));
 });

@@ -11,7 +11,14 @@ import { EGI_LOA, REFEDS_MFA, REFEDS_SFA } from '../../pipeline/assurance-vocabu
 import { SUPPORTED_SCOPES } from './claims.js';
 
 /** Grant types a configured client may be given; the grants/ extensions add theirs here. */
-export const GRANT_TYPES = ['authorization_code', 'refresh_token'] as const;
+export const GRANT_TYPES = [
+  'authorization_code',
+  'refresh_token',
+  'urn:ietf:params:oauth:grant-type:token-exchange',
+  'urn:ietf:params:oauth:grant-type:device_code',
+] as const;
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
 export const SIGNING_ALGS = ['RS256', 'ES256'] as const;
 export type SigningAlg = (typeof SIGNING_ALGS)[number];
@@ -82,7 +89,7 @@ const client = z
       .optional()
       .describe('Client secret (inline, { env } or { file }); absent: a public client, which must use PKCE and tokenEndpointAuthMethod none'),
     name: z.string().min(1).optional().describe('Shown to users (discovery page, errors) and to the release policy'),
-    redirectUris: z.array(exactUrl).min(1).describe('Where authorization responses may go; matched as exact strings'),
+    redirectUris: z.array(exactUrl).default([]).describe('Where authorization responses may go; matched as exact strings (at least one for authorization_code)'),
     postLogoutRedirectUris: z.array(exactUrl).default([]).describe('Where end_session may send the browser afterwards; exact strings'),
     grantTypes: z.array(z.enum(GRANT_TYPES)).min(1).default(['authorization_code']).describe(`Subset of ${GRANT_TYPES.join(', ')}`),
     scopes: z
@@ -94,6 +101,13 @@ const client = z
       .optional()
       .describe('Default: client_secret_basic with a secret, none without'),
     subjectType: z.enum(['public', 'pairwise']).default('public').describe('pairwise: `sub` differs per redirect host'),
+    tokenExchange: z
+      .object({
+        from: z.array(clientId).default([]).describe('Clients whose access tokens this client may exchange for its own (RFC 8693)'),
+      })
+      .strict()
+      .prefault({})
+      .describe(`Token exchange; needs ${TOKEN_EXCHANGE_GRANT} in grantTypes`),
   })
   .strict()
   .transform((c, ctx) => {
@@ -103,6 +117,23 @@ const client = z
     }
     if (c.clientSecret !== undefined && method === 'none') {
       ctx.addIssue({ code: 'custom', path: ['clientSecret'], message: 'a client with tokenEndpointAuthMethod none is public and has no secret' });
+    }
+    if (c.grantTypes.includes('authorization_code') && c.redirectUris.length === 0) {
+      ctx.addIssue({ code: 'custom', path: ['redirectUris'], message: 'authorization_code needs at least one redirect URI' });
+    }
+    if (c.tokenExchange.from.length > 0 && !c.grantTypes.includes(TOKEN_EXCHANGE_GRANT)) {
+      ctx.addIssue({ code: 'custom', path: ['tokenExchange', 'from'], message: `list ${TOKEN_EXCHANGE_GRANT} in grantTypes to exchange tokens` });
+    }
+    if (c.grantTypes.includes(TOKEN_EXCHANGE_GRANT) && c.clientSecret === undefined) {
+      // A public client cannot prove who is exchanging: anyone holding a token could use its client_id.
+      ctx.addIssue({ code: 'custom', path: ['grantTypes'], message: 'token exchange is for confidential clients: give the client a clientSecret' });
+    }
+    if (c.tokenExchange.from.includes(c.clientId)) {
+      ctx.addIssue({ code: 'custom', path: ['tokenExchange', 'from'], message: 'a client exchanges tokens of other clients, not its own' });
+    }
+    if (c.grantTypes.includes(DEVICE_CODE_GRANT) && c.subjectType === 'pairwise') {
+      // oidc-provider requires private_key_jwt for pairwise device clients, which fedgate does not configure.
+      ctx.addIssue({ code: 'custom', path: ['subjectType'], message: 'device code clients must use public subjects' });
     }
     if (c.grantTypes.includes('refresh_token') && !c.scopes.includes('offline_access')) {
       ctx.addIssue({ code: 'custom', path: ['scopes'], message: 'refresh tokens are issued for offline_access: list it when grantTypes has refresh_token' });
@@ -173,6 +204,12 @@ export const oidcFrontendConfig = z
       .array(resourceServer)
       .default([])
       .describe('Resource servers that may introspect every token (clients may introspect their own)'),
+    deviceFlow: z
+      .object({
+        interval: seconds(5, 'Seconds a device must wait between polls of the token endpoint; faster polls get slow_down'),
+      })
+      .strict()
+      .prefault({}),
     registration: z
       .object({
         enabled: z.boolean().default(false).describe('Dynamic client registration (RFC 7591)'),
@@ -195,7 +232,20 @@ export const oidcFrontendConfig = z
       return o.resourceServers.every((r) => !clientIds.has(r.id));
     },
     { path: ['resourceServers'], message: 'a resource server id must not be a clientId as well' },
-  );
+  )
+  .superRefine((o, ctx) => {
+    const clientIds = new Set(o.clients.map((c) => c.clientId));
+    o.clients.forEach((c, i) =>
+      c.tokenExchange.from.forEach((from, j) => {
+        if (!clientIds.has(from)) ctx.addIssue({ code: 'custom', path: ['clients', i, 'tokenExchange', 'from', j], message: `no client ${from} is configured` });
+      }),
+    );
+  });
 
 export type OidcFrontendConfig = z.output<typeof oidcFrontendConfig>;
+
+/** The issuer identifier: configured, or <baseUrl>/oidc. */
+export function issuerOf(oidc: Pick<OidcFrontendConfig, 'issuer'>, baseUrl: string): string {
+  return oidc.issuer ?? `${baseUrl}/oidc`;
+}
 export type OidcClientConfig = OidcFrontendConfig['clients'][number];

@@ -32,6 +32,7 @@ import { REFEDS_MFA } from '../../pipeline/assurance-vocabulary.js';
 import type { Store } from '../../store/store.js';
 import { parseIdpHint } from '../saml-idp/query.js';
 import { accountIdOf, claimsOf } from './claims.js';
+import { issuerOf, type OidcClientConfig, type OidcFrontendConfig } from './config.js';
 import type { OidcOpExtension } from './extensions.js';
 import { EXTENSIONS } from './grants/index.js';
 import { loadSigningKeys } from './keys.js';
@@ -48,6 +49,8 @@ export interface OidcOpFrontendOptions {
   log: FastifyBaseLogger;
   /** Default: every extension in grants/index.ts. */
   extensions?: readonly OidcOpExtension[];
+  /** Clients fedgate itself brings (the demo's), added to the configured ones. */
+  extraClients?: readonly OidcClientConfig[];
 }
 
 /** What the frontend keeps in AuthnRequest.frontendState; `scopes` is read by the release policy. */
@@ -67,6 +70,8 @@ type Outcome =
   | { kind: 'error'; error: string; description: string };
 
 const UID = /^[A-Za-z0-9_-]{1,64}$/;
+/** oidc-provider 9's description of a token request for a grant type the client was not given. */
+const GRANT_TYPE_NOT_ALLOWED = 'requested grant type is not allowed for this client';
 /** oidc-provider 9's description of a token, introspection or revocation request without client authentication. */
 const NO_CLIENT_AUTH = 'no client authentication mechanism provided';
 const outcomeKey = (uid: string) => `oidc-op:outcome:${uid}`;
@@ -128,6 +133,13 @@ function mountPrefix(issuer: string, baseUrl: string): string {
 /** Fastify trusts X-Forwarded-* from the configured proxies; the provider follows its verdict. */
 const trustsProxy = (config: Config) => config.server.trustProxy.length > 0;
 
+function withExtraClients(oidc: OidcFrontendConfig, extra: readonly OidcClientConfig[]): OidcFrontendConfig {
+  const taken = new Set([...oidc.clients.map((c) => c.clientId), ...oidc.resourceServers.map((r) => r.id)]);
+  const clash = extra.find((c) => taken.has(c.clientId));
+  if (clash) throw new ConfigError([`frontends.oidc.clients: ${clash.clientId} is reserved for fedgate's own client`]);
+  return { ...oidc, clients: [...oidc.clients, ...extra] };
+}
+
 export class OidcOpFrontend implements Frontend {
   readonly name = 'oidc-op';
   private readonly interactionPath: string;
@@ -145,8 +157,8 @@ export class OidcOpFrontend implements Frontend {
 
   static async create(options: OidcOpFrontendOptions): Promise<OidcOpFrontend> {
     const { config, store, log } = options;
-    const oidc = config.frontends.oidc;
-    const issuer = oidc.issuer ?? `${config.server.baseUrl}/oidc`;
+    const oidc = withExtraClients(config.frontends.oidc, options.extraClients ?? []);
+    const issuer = issuerOf(oidc, config.server.baseUrl);
     const prefix = mountPrefix(issuer, config.server.baseUrl);
     const releases = new ReleaseStore(store, (oidc.ttl.Grant + oidc.ttl.AccessToken) * 1000);
     const provider = createProvider(
@@ -193,6 +205,10 @@ export class OidcOpFrontend implements Frontend {
         // RFC 6749 §5.2 (and RFC 7662 for introspection): no client authentication at all is invalid_client, 401.
         ctx.status = 401;
         ctx.body = { ...body, error: 'invalid_client' };
+      }
+      if (ctx.status === 400 && body?.error === 'invalid_request' && body.error_description === GRANT_TYPE_NOT_ALLOWED) {
+        // RFC 6749 §5.2: a grant type the client is not authorized for is unauthorized_client.
+        ctx.body = { ...body, error: 'unauthorized_client' };
       }
       if (ctx.oidc?.route === 'end_session_confirm' && ctx.oidc.params?.logout && ctx.status === 303) {
         await sessions.end(ctx.cookies.get(cookieName, { signed: false }));

@@ -44,6 +44,13 @@ declare module 'oidc-provider' {
     accountId?: string;
     grantId?: string;
     scope?: string;
+    isExpired?: boolean;
+    /** Its lifetime in seconds from issue (ttl.*, unless set before save). */
+    readonly expiration: number;
+    expiresIn?: number;
+    /** Seconds left until it expires. */
+    readonly remainingTTL: number;
+    save(): Promise<string>;
   }
 
   export interface GrantInstance {
@@ -89,6 +96,8 @@ declare module 'oidc-provider' {
       client?: ClientInstance;
       params?: Record<string, unknown>;
       entities: Record<string, unknown>;
+      session?: { state?: Record<string, unknown> };
+      urlFor?(name: string, query?: Record<string, string>): string;
     };
   }
 
@@ -164,7 +173,10 @@ declare module 'oidc-provider' {
       find(id: string): Promise<GrantInstance | undefined>;
     };
     readonly Client: { find(id: string): Promise<ClientInstance | undefined> };
-    readonly AccessToken: { find(value: string): Promise<TokenInstance | undefined> };
+    readonly AccessToken: {
+      new (init: { accountId: string; client: ClientInstance; grantId: string; gty: string; scope: string }): TokenInstance;
+      find(value: string): Promise<TokenInstance | undefined>;
+    };
   }
 
   export default Provider;

@@ -15,6 +15,7 @@ import { authorize, redeem } from '../../helpers/oidc-rp.js';
 import { setup } from './harness.js';
 
 const redirectUris = ['https://rp.example.org/cb'];
+const TX = 'urn:ietf:params:oauth:grant-type:token-exchange';
 
 /** The problems parseConfig reports for `oidc` as frontends.oidc, one line each. */
 function problems(oidc: Record<string, unknown>): string[] {
@@ -80,6 +81,12 @@ t.test('mistakes are reported with their key path', async (t) => {
     ['redirect URI with a fragment', { clients: [{ clientId: 'a', redirectUris: ['https://rp.example.org/cb#x'], scopes: ['openid'] }] }, /clients\[0\]\.redirectUris\[0\]: must not have a fragment/],
     ['duplicate client', { clients: [{ clientId: 'a', redirectUris, scopes: ['openid'] }, { clientId: 'a', redirectUris, scopes: ['openid'] }] }, /clients: clientIds must be unique/],
     ['unknown grant type', { clients: [{ clientId: 'a', redirectUris, scopes: ['openid'], grantTypes: ['implicit'] }] }, /clients\[0\]\.grantTypes\[0\]/],
+    ['authorization_code without redirect URI', { clients: [{ clientId: 'a', scopes: ['openid'] }] }, /clients\[0\]\.redirectUris: authorization_code needs at least one/],
+    ['token exchange from an unknown client', { clients: [{ clientId: 'a', clientSecret: 'x', grantTypes: [TX], scopes: ['openid'], tokenExchange: { from: ['b'] } }] }, /clients\[0\]\.tokenExchange\.from\[0\]: no client b/],
+    ['token exchange from itself', { clients: [{ clientId: 'a', clientSecret: 'x', grantTypes: [TX], scopes: ['openid'], tokenExchange: { from: ['a'] } }] }, /tokenExchange\.from: .*not its own/],
+    ['token exchange without the grant type', { clients: [{ clientId: 'a', redirectUris, scopes: ['openid'], tokenExchange: { from: ['b'] } }, { clientId: 'b', redirectUris, scopes: ['openid'] }] }, /clients\[0\]\.tokenExchange\.from: list urn:ietf:params:oauth:grant-type:token-exchange/],
+    ['token exchange by a public client', { clients: [{ clientId: 'a', grantTypes: [TX], scopes: ['openid'] }] }, /clients\[0\]\.grantTypes: token exchange is for confidential clients/],
+    ['pairwise device client', { clients: [{ clientId: 'a', grantTypes: ['urn:ietf:params:oauth:grant-type:device_code'], scopes: ['openid'], subjectType: 'pairwise' }] }, /clients\[0\]\.subjectType: device code clients/],
     ['unprotected registration', { registration: { enabled: true } }, /registration\.initialAccessToken: dynamic registration must be protected/],
     ['grant shorter than refresh tokens', { ttl: { Grant: 60 } }, /ttl\.Grant: must be at least RefreshToken/],
     ['EC key for RS256', { signingKeys: [{ key: pemKey(dir, 'ec', 'ec'), alg: 'RS256' }] }, /signingKeys\[0\]\.key: .* is not an RSA key/],

@@ -36,8 +36,32 @@ export interface Setup {
   client: oidc.Configuration;
 }
 
-/** One upstream SAML IdP, fedgate with community-id and release-policy, and the RP's clients. */
-export async function setup(t: Test, store: Record<string, unknown>, oidcOverrides: Record<string, unknown> = {}): Promise<Setup> {
+/** The clients every setup has, at the RP peer's redirect URI. */
+export function defaultClients(rp: RpPeer): Record<string, unknown>[] {
+  return [
+    {
+      clientId: 'rp',
+      clientSecret: SECRET,
+      name: 'Test RP',
+      redirectUris: [rp.redirectUri],
+      postLogoutRedirectUris: [rp.postLogoutRedirectUri],
+      grantTypes: ['authorization_code', 'refresh_token'],
+      scopes: SCOPE.split(' '),
+    },
+    { clientId: 'other-rp', clientSecret: 'other-secret-0123', redirectUris: [rp.redirectUri], scopes: ['openid'] },
+    { clientId: 'public-rp', redirectUris: [rp.redirectUri], scopes: ['openid', 'profile'] },
+    { clientId: 'pairwise-rp', clientSecret: 'pairwise-secret-01', redirectUris: [rp.redirectUri], scopes: ['openid'], subjectType: 'pairwise' },
+  ];
+}
+
+type Overrides = Record<string, unknown> | ((rp: RpPeer) => Record<string, unknown>);
+
+/**
+ * One upstream SAML IdP, fedgate with community-id and release-policy, and the RP's clients.
+ * `oidcOverrides` replace parts of `frontends.oidc` (a function gets the RP peer, for its URIs);
+ * `fedgateOverrides` parts of the whole configuration (store aside).
+ */
+export async function setup(t: Test, store: Record<string, unknown>, oidcOverrides: Overrides = {}, fedgateOverrides: Record<string, unknown> = {}): Promise<Setup> {
   const rp = await startRpPeer();
   const idp = await startSamlIdpPeer({
     name: 'home',
@@ -68,24 +92,12 @@ export async function setup(t: Test, store: Record<string, unknown>, oidcOverrid
     frontends: {
       oidc: {
         enabled: true,
-        clients: [
-          {
-            clientId: 'rp',
-            clientSecret: SECRET,
-            name: 'Test RP',
-            redirectUris: [rp.redirectUri],
-            postLogoutRedirectUris: [rp.postLogoutRedirectUri],
-            grantTypes: ['authorization_code', 'refresh_token'],
-            scopes: SCOPE.split(' '),
-          },
-          { clientId: 'other-rp', clientSecret: 'other-secret-0123', redirectUris: [rp.redirectUri], scopes: ['openid'] },
-          { clientId: 'public-rp', redirectUris: [rp.redirectUri], scopes: ['openid', 'profile'] },
-          { clientId: 'pairwise-rp', clientSecret: 'pairwise-secret-01', redirectUris: [rp.redirectUri], scopes: ['openid'], subjectType: 'pairwise' },
-        ],
+        clients: defaultClients(rp),
         resourceServers: [{ id: 'rs', secret: RS_SECRET }],
-        ...oidcOverrides,
+        ...(typeof oidcOverrides === 'function' ? oidcOverrides(rp) : oidcOverrides),
       },
     },
+    ...fedgateOverrides,
   });
   const spMetadata = await (await fetch(`${fedgate.url}/saml/sp/metadata`)).text();
   idp.trustServiceProvider(spMetadata);

@@ -4,5 +4,7 @@
  * ../config.ts when clients are configured with it).
  */
 import type { OidcOpExtension } from '../extensions.js';
+import { deviceFlow } from './device.js';
+import { tokenExchange } from './token-exchange.js';
 
-export const EXTENSIONS: readonly OidcOpExtension[] = [];
+export const EXTENSIONS: readonly OidcOpExtension[] = [tokenExchange, deviceFlow];
