@@ -17,7 +17,11 @@ import { SamlIdpFrontend } from './frontends/saml-idp/frontend.js';
 import { DISCOVERY_PATH, registerDiscovery } from './discovery/routes.js';
 import { createDemo, type Demo } from './demo/register.js';
 import { registerErrorHandling } from './http/errors.js';
+import { Endpoints } from './http/endpoints.js';
 import { registerHealth } from './http/health.js';
+import { Metrics } from './http/metrics.js';
+import { LoginOperations } from './http/operations.js';
+import { registerRateLimits } from './http/rate-limit.js';
 import { registerSecurityHeaders } from './http/security.js';
 import { EntityIndex } from './metadata/entity-index.js';
 import { Pipeline } from './pipeline/runner.js';
@@ -61,7 +65,7 @@ export async function loadParties(config: Config, deps: { log: FastifyBaseLogger
   const backend = new SamlSpBackend({ config, signing, encryption, idps, store: deps.store });
   const frontend = new SamlIdpFrontend({ config, signing, sps, identifierSalt });
   const demo = config.demo.enabled
-    ? await createDemo({ config, idps, sps, spBackend: backend, idpFrontend: frontend, signing })
+    ? await createDemo({ config, idps, sps, spBackend: backend, idpFrontend: frontend, signing, store: deps.store })
     : undefined;
   return { identifierSalt, idps, sps, backend, frontend, ...(demo ? { demo } : {}) };
 }
@@ -79,12 +83,16 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const log = app.log;
   const secureCookies = config.server.cookieSecure ?? config.server.baseUrl.startsWith('https:');
 
-  const store = createStore(config.store, log);
+  const { operations } = config;
+  const metrics = operations.metrics.enabled ? new Metrics() : undefined;
+  const plainStore = createStore(config.store, log);
+  const store = metrics ? metrics.instrumentStore(plainStore) : plainStore;
   const { identifierSalt, idps, sps, backend, frontend, demo } = await loadParties(config, { log, store }).catch(async (err: unknown) => {
     await store.close();
     throw err;
   });
   demo?.register(app);
+  metrics?.watchMetadata({ idp: idps, sp: sps });
 
   const filterRoutes: ((app: FastifyInstance) => void)[] = [];
   const pipeline = await Pipeline.create(
@@ -94,10 +102,12 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   );
   const sessions = new SessionManager(store, { cookieName: config.session.cookieName, ttlMs: config.session.ttlSeconds * 1000, secureCookies });
   const oidcBackend = config.backends.oidc.providers.length > 0 ? new OidcRpBackend({ config, store, log }) : undefined;
-  // Loaded only when enabled: oidc-provider warns about the Node version at import time.
+  // Loaded only when enabled (oidc-provider is large), without its Node version warning (load.ts).
   const oidcFrontend = config.frontends.oidc.enabled
-    ? await (await import('./frontends/oidc-op/frontend.js')).OidcOpFrontend.create({ config, store, sessions, identifierSalt, log })
+    ? await (await (await import('./frontends/oidc-op/load.js')).loadOidcOpFrontend()).create({ config, store, sessions, identifierSalt, log, extraClients: demo?.oidcClients ?? [] })
     : undefined;
+  const endpoints = new Endpoints(oidcFrontend ? new URL(oidcFrontend.issuer).pathname.replace(/\/+$/, '') : undefined);
+  const loginOperations = new LoginOperations({ log, endpoints, ...(metrics ? { metrics } : {}) });
   const flow = new LoginFlow({
     store,
     sessions,
@@ -106,13 +116,19 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     backends: [...(config.backends.saml.enabled ? [backend] : []), ...(oidcBackend ? [oidcBackend] : [])],
     flowTtlMs: config.session.flowTtlSeconds * 1000,
     discoveryPath: DISCOVERY_PATH,
+    observer: loginOperations,
   });
 
   await app.register(cookie);
   await app.register(formbody);
-  registerErrorHandling(app);
+  registerErrorHandling(app, {
+    onUnreportedFailure: (request, error) => loginOperations.requestFailed(request, error),
+    wantsJson: (request) => endpoints.classify(request)?.kind === 'token',
+  });
   registerSecurityHeaders(app);
-  registerHealth(app);
+  registerHealth(app, { store, metadata: [idps, sps], storeTimeoutMs: operations.readiness.storeTimeoutMs });
+  metrics?.register(app, operations.metrics, endpoints);
+  if (operations.rateLimits.enabled) await registerRateLimits(app, operations.rateLimits, endpoints, metrics);
   if (config.frontends.saml.enabled) frontend.register(app, flow);
   oidcFrontend?.register(app, flow);
   if (config.backends.saml.enabled) backend.register(app, flow);

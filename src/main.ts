@@ -16,6 +16,8 @@ Commands:
                  filter added, removed and why:
                    fedgate explain --service ID [--upstream ID] [--json] IDENTITY.json
                  IDENTITY.json: { "issuer": "…", "attributes": { "mail": ["…"] }, "subject"?, "authn"? }
+  metadata check verify and summarise a metadata document or aggregate:
+                   fedgate metadata check FILE|URL [--cert PEM | --fingerprint SHA256]
 
 Options:
   -c, --config PATH   configuration file (default: $FEDGATE_CONFIG or ${DEFAULT_CONFIG_PATH})
@@ -45,6 +47,11 @@ async function serve(configPath: string): Promise<void> {
 }
 
 export async function main(argv: string[]): Promise<number> {
+  // Its own options (--cert, --fingerprint), so dispatched before the shared ones are parsed.
+  if (argv[0] === 'metadata') {
+    const { runMetadataCommand } = await import('./metadata/check-command.js');
+    return runMetadataCommand(argv.slice(1));
+  }
   const { values, positionals } = parseArgs({
     args: argv,
     allowPositionals: true,

@@ -3,6 +3,7 @@
  * means. `fedgate check-config` and the loader report problems by the key paths defined here.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
 import { z } from 'zod';
 import { FILTERS } from '../pipeline/registry.js';
 import { oidcBackendConfig } from '../backends/oidc-rp/config.js';
@@ -134,13 +135,36 @@ const serviceProviderSource = z
   .strict()
   .superRefine(requireSignatureForUrls);
 
-const identityProviderSource = z
+const metadataIdentityProviderSource = z
   .object({
     ...metadataSourceFields,
     hidden: z.boolean().default(false).describe('Do not list these IdPs on the discovery page (still usable by hint)'),
   })
   .strict()
   .superRefine(requireSignatureForUrls);
+
+/** IdPs looked up one by one from an MDQ service (draft-young-md-query), each response verified. */
+const mdqIdentityProviderSource = z
+  .object({
+    mdq: z
+      .url({ protocol: /^https?$/ })
+      .refine((u) => u.endsWith('/') && !u.includes('?') && !u.includes('#'), 'an MDQ base URL ends with "/" and has no query or fragment')
+      .describe('MDQ base URL; entities are fetched from <mdq>entities/<percent-encoded entityID>'),
+    signingCert: existingFile.optional().describe('PEM certificate whose key signs every MDQ response'),
+    fingerprint: sha256Fingerprint
+      .optional()
+      .describe('SHA-256 fingerprint of the certificate that signs MDQ responses (alternative to signingCert)'),
+    identifier: z
+      .enum(['entityID', 'sha1'])
+      .default('entityID')
+      .describe('Ask for entities by percent-encoded entityID or by the {sha1} form'),
+    maxValidityDays: metadataSourceFields.maxValidityDays,
+    hidden: z.boolean().default(false).describe('Do not list these IdPs on the discovery page (still usable by hint)'),
+  })
+  .strict()
+  .refine((src) => src.signingCert || src.fingerprint, { path: ['signingCert'], message: 'MDQ responses must be signed: set signingCert or fingerprint' });
+
+const identityProviderSource = z.union([metadataIdentityProviderSource, mdqIdentityProviderSource]);
 
 const redisNode = z.object({ host: z.string().min(1), port: z.number().int().min(1).max(65535).default(6379) }).strict();
 
@@ -171,6 +195,54 @@ const store = z
       .describe('Redis (ioredis): several fedgate instances share logins'),
   ])
   .default({ type: 'memory' });
+
+const rateLimit = (max: number, what: string) =>
+  z
+    .object({
+      max: z.number().int().min(1).default(max).describe(`Requests per client IP per window on ${what}`),
+      windowSeconds: z.number().int().min(1).default(60).describe('Length of the window'),
+    })
+    .strict()
+    .prefault({});
+
+const operations = z
+  .object({
+    metrics: z
+      .object({
+        enabled: z.boolean().default(true).describe('Serve Prometheus metrics'),
+        path: z.string().regex(/^\/[A-Za-z0-9/_-]*$/, 'must be a path such as /metrics').default('/metrics'),
+        allow: z
+          .array(
+            z.string().refine((entry) => {
+              const [address = '', prefix, extra] = entry.split('/');
+              const version = isIP(address);
+              const max = version === 6 ? 128 : 32;
+              return version !== 0 && extra === undefined && (prefix === undefined || (/^\d+$/.test(prefix) && Number(prefix) <= max));
+            }, 'must be an IP address or CIDR, e.g. 10.0.0.0/8'),
+          )
+          .default(['127.0.0.1/8', '::1/128'])
+          .describe('Addresses/CIDRs that may read the metrics (client address as trustProxy determines it); others get 403'),
+      })
+      .strict()
+      .prefault({}),
+    readiness: z
+      .object({
+        storeTimeoutMs: z.number().int().min(10).default(1000).describe('/readyz reports the store unready when a ping takes longer'),
+      })
+      .strict()
+      .prefault({}),
+    rateLimits: z
+      .object({
+        enabled: z.boolean().default(true),
+        login: rateLimit(300, 'login pages (SAML SSO and ACS, discovery, OIDC authorization and callbacks)'),
+        token: rateLimit(1200, 'OAuth token, introspection, revocation and device endpoints (an RP server is one client IP for all its users)'),
+      })
+      .strict()
+      .prefault({})
+      .describe('Per-instance, in-memory counters: with N instances behind a balancer a client gets up to N times max'),
+  })
+  .strict()
+  .prefault({});
 
 const demoUser = z
   .object({
@@ -353,6 +425,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    operations: operations.describe('Health, metrics and rate limits'),
     pipeline: z
       .array(pipelineStep)
       .default([])
@@ -378,8 +451,10 @@ export type Config = z.output<typeof configSchema>;
 export type ConfigInput = z.input<typeof configSchema>;
 export type ServiceProviderSource = z.output<typeof serviceProviderSource>;
 export type IdentityProviderSource = z.output<typeof identityProviderSource>;
+export type MdqSourceConfig = z.output<typeof mdqIdentityProviderSource>;
 export type PipelineStep = z.output<typeof pipelineStep>;
 export type StoreConfig = z.output<typeof store>;
+export type OperationsConfig = z.output<typeof operations>;
 export type MetadataSourceConfig = {
   metadata: string;
   signingCert?: string;

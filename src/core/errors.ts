@@ -248,6 +248,27 @@ export class GroupSourceUnavailableError extends FedgateError {
   readonly userMessage = 'Your group memberships cannot be looked up right now, so the login cannot continue. Please try again in a few minutes.';
 }
 
+/** A client sent more requests than the configured rate limit allows (src/http/rate-limit.ts). */
+export class TooManyRequestsError extends FedgateError {
+  readonly code = 'too_many_requests';
+  readonly httpStatus = 429;
+  readonly userMessage = 'Too many login attempts from your network. Please wait a minute and try again.';
+  constructor(
+    reason: string,
+    /** Seconds until the limit resets, sent as Retry-After. */
+    readonly retryAfterSeconds: number,
+  ) {
+    super(reason);
+  }
+}
+
+/** A client address outside an allow list (e.g. the metrics endpoint's). */
+export class AddressNotAllowedError extends FedgateError {
+  readonly code = 'address_not_allowed';
+  readonly httpStatus = 403;
+  readonly userMessage = 'This page is not available from your network.';
+}
+
 export class PayloadTooLargeError extends FedgateError {
   readonly code = 'payload_too_large';
   readonly httpStatus = 413;

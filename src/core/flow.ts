@@ -16,6 +16,7 @@ import {
   UnknownLoginError,
 } from './errors.js';
 import type { AuthnRequest, Identity, UpstreamInfo } from './model.js';
+import { referenceId } from './reference.js';
 import type { ServiceRegistration, UpstreamRegistration } from './registration.js';
 import type { SessionManager } from './session.js';
 import type { Store } from '../store/store.js';
@@ -25,6 +26,43 @@ export interface PendingLogin {
   id: string;
   request: AuthnRequest;
 }
+
+/** A login as the flow keeps it: the pending login plus what operations report about it. */
+export interface LoginRecord extends PendingLogin {
+  /** Short reference for logs, the audit line and error pages (the id itself is a secret handle). */
+  ref: string;
+  /** When the service's request reached fedgate (epoch ms). */
+  startedAt: number;
+}
+
+/** A completed login as operations see it: who, from which upstream, to which service, with what. */
+export interface LoginResult {
+  service: ServiceRegistration;
+  upstream: UpstreamRegistration | undefined;
+  /** The identity after the pipeline: what the service was sent. */
+  released: Identity;
+  /** True when answered from the SSO session, without an upstream login. */
+  fromSession: boolean;
+}
+
+/**
+ * Told about every step of a login (logs, metrics, audit live in src/http/operations.ts). `login`
+ * omits the secret id; `req` is the request in which the step happened.
+ */
+export interface LoginObserver {
+  onLoginStarted(login: Omit<LoginRecord, 'id'>, req: FastifyRequest): void;
+  onUpstreamChosen(login: Omit<LoginRecord, 'id'>, upstream: UpstreamInfo, req: FastifyRequest): void;
+  onLoginFinished(login: Omit<LoginRecord, 'id'>, result: LoginResult, req: FastifyRequest): void;
+  /** Called before the service is answered with an error status or the error page is shown. */
+  onLoginFailed(login: Omit<LoginRecord, 'id'>, error: unknown, req: FastifyRequest): void;
+}
+
+const quietObserver: LoginObserver = {
+  onLoginStarted: () => {},
+  onUpstreamChosen: () => {},
+  onLoginFinished: () => {},
+  onLoginFailed: () => {},
+};
 
 /** A downstream protocol end (fedgate as IdP or OP). */
 export interface Frontend {
@@ -77,15 +115,19 @@ export interface LoginFlowDeps {
   flowTtlMs: number;
   /** Path of the discovery page; it receives `?login=<id>`. */
   discoveryPath: string;
+  observer?: LoginObserver;
 }
 
 const loginKey = (id: string) => `login:${id}`;
+const withoutId = ({ id: _id, ...rest }: LoginRecord): Omit<LoginRecord, 'id'> => rest;
 
 export class LoginFlow {
   private readonly frontends = new Map<string, Frontend>();
   private readonly backends = new Map<string, Backend>();
+  private readonly observer: LoginObserver;
 
   constructor(private readonly deps: LoginFlowDeps) {
+    this.observer = deps.observer ?? quietObserver;
     for (const f of deps.frontends) this.frontends.set(f.name, f);
     for (const b of deps.backends) this.backends.set(b.name, b);
   }
@@ -109,43 +151,41 @@ export class LoginFlow {
    * upstream login.
    */
   async start(request: AuthnRequest, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const login: LoginRecord = { id: randomBytes(16).toString('base64url'), ref: referenceId(), startedAt: Date.now(), request };
+    this.observer.onLoginStarted(withoutId(login), req);
     try {
       if (!request.forceAuthn) {
         const session = await this.deps.sessions.current(req);
-        if (session) {
-          req.log.info({ requester: request.requester, upstream: session.identity.issuer }, 'answered from SSO session');
-          return await this.complete(request, session.identity, reply);
-        }
+        if (session) return await this.complete(login, session.identity, true, reply);
       }
       if (request.isPassive) throw new NoPassiveError(`IsPassive request from ${request.requester} and no SSO session`);
 
-      const login: PendingLogin = { id: randomBytes(16).toString('base64url'), request };
-      await this.deps.store.set(loginKey(login.id), JSON.stringify(login.request), this.deps.flowTtlMs);
+      await this.deps.store.set(loginKey(login.id), JSON.stringify(withoutId(login)), this.deps.flowTtlMs);
 
       const upstream = this.preselectedUpstream(request);
-      if (upstream) return await this.backendFor(upstream).startLogin(login, upstream.id, reply);
+      if (upstream) return await this.startUpstream(login, upstream, reply);
       return await reply.redirect(`${this.deps.discoveryPath}?login=${encodeURIComponent(login.id)}`, 302);
     } catch (err) {
-      return this.fail(request, err, reply);
+      return this.fail(login, err, reply);
     }
   }
 
   /** The login waiting for an upstream choice, or UnknownLoginError. */
-  async pending(loginId: string): Promise<PendingLogin> {
+  async pending(loginId: string): Promise<LoginRecord> {
     const raw = await this.deps.store.get(loginKey(loginId));
     if (!raw) throw new UnknownLoginError(`no pending login ${loginId}`);
-    return { id: loginId, request: JSON.parse(raw) as AuthnRequest };
+    return { id: loginId, ...(JSON.parse(raw) as Omit<LoginRecord, 'id'>) };
   }
 
   /** Called by discovery with the user's choice. */
   async chooseUpstream(loginId: string, upstreamId: string, reply: FastifyReply): Promise<void> {
     const login = await this.pending(loginId);
-    const upstream = this.findUpstream(upstreamId);
-    if (!upstream) throw new UnknownIdentityProviderError(`discovery choice ${upstreamId} is not a configured upstream`);
     try {
-      await this.backendFor(upstream).startLogin(login, upstream.id, reply);
+      const upstream = this.findUpstream(upstreamId);
+      if (!upstream) throw new UnknownIdentityProviderError(`discovery choice ${upstreamId} is not a configured upstream`);
+      await this.startUpstream(login, upstream, reply);
     } catch (err) {
-      return this.fail(login.request, err, reply);
+      return this.fail(login, err, reply);
     }
   }
 
@@ -153,16 +193,14 @@ export class LoginFlow {
    * Called by a backend with the verified upstream identity. Takes the pending login atomically,
    * so of two concurrent answers for one login exactly one continues.
    */
-  async finish(loginId: string, identity: Identity, req: FastifyRequest, reply: FastifyReply): Promise<void> {
-    const raw = await this.deps.store.take(loginKey(loginId));
-    if (!raw) throw new UnknownLoginError(`login ${loginId} is unknown, expired or already finished`);
-    const request = JSON.parse(raw) as AuthnRequest;
+  async finish(loginId: string, identity: Identity, _req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const login = await this.takeLogin(loginId);
+    if (!login) throw new UnknownLoginError(`login ${loginId} is unknown, expired or already finished`);
     try {
       await this.deps.sessions.create(identity, reply);
-      req.log.info({ requester: request.requester, upstream: identity.issuer }, 'upstream login finished');
-      return await this.complete(request, identity, reply);
+      return await this.complete(login, identity, false, reply);
     } catch (err) {
-      return this.fail(request, err, reply);
+      return this.fail(login, err, reply);
     }
   }
 
@@ -171,25 +209,37 @@ export class LoginFlow {
    * error status when it can be answered, the user an error page otherwise.
    */
   async abort(loginId: string, error: FedgateError, reply: FastifyReply): Promise<void> {
+    const login = await this.takeLogin(loginId);
+    if (!login) throw error;
+    return this.fail(login, error, reply);
+  }
+
+  private async takeLogin(loginId: string): Promise<LoginRecord | undefined> {
     const raw = await this.deps.store.take(loginKey(loginId));
-    if (!raw) throw error;
-    return this.fail(JSON.parse(raw) as AuthnRequest, error, reply);
+    return raw ? { id: loginId, ...(JSON.parse(raw) as Omit<LoginRecord, 'id'>) } : undefined;
   }
 
-  private async complete(request: AuthnRequest, identity: Identity, reply: FastifyReply): Promise<void> {
+  private async startUpstream(login: LoginRecord, upstream: UpstreamInfo, reply: FastifyReply): Promise<void> {
+    const backend = this.backendFor(upstream);
+    this.observer.onUpstreamChosen(withoutId(login), upstream, reply.request);
+    await backend.startLogin(login, upstream.id, reply);
+  }
+
+  private async complete(login: LoginRecord, identity: Identity, fromSession: boolean, reply: FastifyReply): Promise<void> {
+    const { request } = login;
     const frontend = this.frontendFor(request);
-    const released = await this.deps.pipeline.run(identity, {
-      request,
-      service: frontend.service(request),
-      upstream: this.findUpstream(identity.issuer),
-    });
+    const service = frontend.service(request);
+    const upstream = this.findUpstream(identity.issuer);
+    const released = await this.deps.pipeline.run(identity, { request, service, upstream });
     await frontend.respond(request, released, reply);
+    this.observer.onLoginFinished(withoutId(login), { service, upstream, released, fromSession }, reply.request);
   }
 
-  private async fail(request: AuthnRequest, err: unknown, reply: FastifyReply): Promise<void> {
+  /** Reports the failure, then answers the service with an error status when it can, else rethrows for the error page. */
+  private async fail(login: LoginRecord, err: unknown, reply: FastifyReply): Promise<void> {
+    this.observer.onLoginFailed(withoutId(login), err, reply.request);
     if (err instanceof FedgateError && err.samlStatus) {
-      reply.request.log.warn({ code: err.code, reason: err.message, requester: request.requester }, 'login failed; answering the service');
-      if (await this.frontendFor(request).respondError(request, err, reply)) return;
+      if (await this.frontendFor(login.request).respondError(login.request, err, reply)) return;
     }
     throw err;
   }

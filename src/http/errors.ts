@@ -3,15 +3,34 @@
  * user message and a reference id, and logged with its reason under the same id, so support can
  * find the cause from what the user reports.
  */
-import { randomBytes } from 'node:crypto';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { FedgateError, MalformedRequestError, NotFoundError, PayloadTooLargeError } from '../core/errors.js';
+import { FedgateError, MalformedRequestError, NotFoundError, PayloadTooLargeError, TooManyRequestsError } from '../core/errors.js';
+import { referenceId } from '../core/reference.js';
 import { html, page } from './html.js';
 
-/** A short id a user can quote: base32-like, no ambiguous characters. */
-export function referenceId(): string {
-  const alphabet = 'ABCDEFGHJKLMNPQRSTUVWXYZ23456789';
-  return [...randomBytes(10)].map((b) => alphabet[b % alphabet.length]).join('');
+export { referenceId };
+
+/** The login a request belongs to: its error page quotes the login's ref. */
+interface RequestLogin {
+  ref: string;
+  /** The failure was already logged and counted (by src/http/operations.ts). */
+  reported: boolean;
+}
+
+const requestLogins = new WeakMap<FastifyRequest, RequestLogin>();
+
+/** Ties `request` to the login `ref`; true the first time, so callers bind the ref to the request's logger once. */
+export function tagLogin(request: FastifyRequest, ref: string, reported = false): boolean {
+  const known = requestLogins.get(request);
+  requestLogins.set(request, { ref, reported: reported || (known?.reported ?? false) });
+  return known === undefined;
+}
+
+export interface ErrorHandlingOptions {
+  /** Told of every failure no one reported yet (logins refused before the flow knew them). */
+  onUnreportedFailure?(request: FastifyRequest, error: unknown): void;
+  /** Requests answered in JSON, as OAuth errors (RFC 6749 §5.2), rather than with a page. */
+  wantsJson?(request: FastifyRequest): boolean;
 }
 
 /** Fastify's own errors (body limits, content types, bad URLs) in fedgate's terms. */
@@ -34,14 +53,37 @@ export function errorPage(error: FedgateError, ref: string): string {
   });
 }
 
-function sendError(request: FastifyRequest, reply: FastifyReply, err: FastifyError | Error) {
-  const ref = referenceId();
+/**
+ * The token endpoints' only Fastify-made error is the rate limit's: RFC 6749 §5.2 has no code
+ * for it (temporarily_unavailable is the authorization endpoint's, slow_down only RFC 8628's
+ * device polling, which cannot be told apart before the body is read), so invalid_request with
+ * HTTP 429 and Retry-After.
+ */
+function oauthError(error: FedgateError | undefined, ref: string) {
+  if (error && error.httpStatus < 500) {
+    return { error: 'invalid_request', error_description: `${error instanceof TooManyRequestsError ? 'too many requests' : error.code} (reference ${ref})` };
+  }
+  return { error: 'server_error', error_description: `reference ${ref}` };
+}
+
+function sendError(request: FastifyRequest, reply: FastifyReply, err: FastifyError | Error, options: ErrorHandlingOptions) {
+  const login = requestLogins.get(request);
+  const ref = login?.ref ?? referenceId();
   const known = toFedgateError(err);
+  // A tagged request's logger already carries the ref.
+  const refField = login ? {} : { ref };
+  if (!login?.reported) options.onUnreportedFailure?.(request, known ?? err);
+  if (known instanceof TooManyRequestsError) reply.header('retry-after', String(known.retryAfterSeconds));
+  if (options.wantsJson?.(request)) {
+    if (!known) request.log.error({ ...refField, err }, 'unexpected error');
+    return reply.code(known?.httpStatus ?? 500).header('cache-control', 'no-store').send(oauthError(known, ref));
+  }
   if (known) {
-    request.log.warn({ ref, code: known.code, reason: known.message }, 'request failed');
+    // Refused floods are counted (fedgate_rate_limited_total), not logged line by line.
+    if (!login?.reported && !(known instanceof TooManyRequestsError)) request.log.warn({ ...refField, code: known.code, reason: known.message }, 'request failed');
     return reply.code(known.httpStatus).type('text/html; charset=utf-8').send(errorPage(known, ref));
   }
-  request.log.error({ ref, err }, 'unexpected error');
+  request.log.error({ ...refField, err }, 'unexpected error');
   const body = page({
     title: 'Internal error',
     body: html`<h1>Something went wrong</h1><p>fedgate hit an unexpected problem. Please try again.</p><p class="muted">Reference: <code>${ref}</code></p>`,
@@ -49,9 +91,9 @@ function sendError(request: FastifyRequest, reply: FastifyReply, err: FastifyErr
   return reply.code(500).type('text/html; charset=utf-8').send(body);
 }
 
-export function registerErrorHandling(app: FastifyInstance): void {
-  app.setErrorHandler((err, request, reply) => sendError(request, reply, err as FastifyError));
+export function registerErrorHandling(app: FastifyInstance, options: ErrorHandlingOptions = {}): void {
+  app.setErrorHandler((err, request, reply) => sendError(request, reply, err as FastifyError, options));
   app.setNotFoundHandler((request, reply) =>
-    sendError(request, reply, new NotFoundError(`${request.method} ${request.url.split('?')[0]} not found`)),
+    sendError(request, reply, new NotFoundError(`${request.method} ${request.url.split('?')[0]} not found`), options),
   );
 }

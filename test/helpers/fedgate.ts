@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp } from '../../src/app.js';
+import { buildApp, type BuildOptions } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { freePort } from './ports.js';
@@ -37,7 +37,7 @@ export const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
  * `config` is raw configuration as in YAML; server.baseUrl/port and dataDir are filled in unless
  * given. `port` lets two instances be started on known ports.
  */
-export async function startFedgate(config: Record<string, unknown>, options: { port?: number } = {}): Promise<RunningFedgate> {
+export async function startFedgate(config: Record<string, unknown>, options: { port?: number } & BuildOptions = {}): Promise<RunningFedgate> {
   const server = (config.server ?? {}) as Record<string, unknown>;
   const port = (server.port as number | undefined) ?? options.port ?? (await freePort());
   const url = (server.baseUrl as string | undefined) ?? `http://127.0.0.1:${port}`;
@@ -47,12 +47,12 @@ export async function startFedgate(config: Record<string, unknown>, options: { p
     ...config,
     server: { ...server, baseUrl: url, host: '127.0.0.1', port },
   });
-  return startParsedFedgate(parsed);
+  return startParsedFedgate(parsed, options.logger ? { logger: options.logger } : {});
 }
 
 /** Builds and starts an already-validated configuration on 127.0.0.1 at its server.port. */
-export async function startParsedFedgate(config: Config): Promise<RunningFedgate> {
-  const { app } = await buildApp(config);
+export async function startParsedFedgate(config: Config, options: BuildOptions = {}): Promise<RunningFedgate> {
+  const { app } = await buildApp(config, options);
   await app.listen({ host: '127.0.0.1', port: config.server.port });
   return { url: config.server.baseUrl, app, config, close: () => app.close() };
 }

@@ -42,7 +42,8 @@ export interface SamlSpBackendOptions {
   config: Config;
   signing: Pick<KeyPair, 'keyPem' | 'certPem'>;
   encryption: Pick<KeyPair, 'keyPem' | 'certPem'>;
-  idps: Pick<EntityIndex, 'get' | 'idps'>;
+  /** `resolve`, when there, also asks the configured MDQ services. */
+  idps: Pick<EntityIndex, 'get' | 'idps'> & Partial<Pick<EntityIndex, 'resolve'>>;
   store: Store;
 }
 
@@ -105,12 +106,12 @@ export class SamlSpBackend implements Backend {
   }
 
   private toUpstream(record: EntityRecord): UpstreamRegistration | undefined {
-    const hiddenByConfig = this.opts.config.backends.saml.idps.some((s) => s.hidden && s.metadata === record.source);
+    const hiddenByConfig = this.opts.config.backends.saml.idps.some((s) => s.hidden && ('metadata' in s ? s.metadata : s.mdq) === record.source);
     return upstreamFromEntity(record, this.name, hiddenByConfig);
   }
 
   async startLogin(login: PendingLogin, upstreamId: string, reply: FastifyReply): Promise<void> {
-    const { record, idp } = this.idp(upstreamId);
+    const { record, idp } = await this.idp(upstreamId);
     const sso = idp.singleSignOnServices.find((s) => s.binding === BINDINGS.redirect);
     if (!sso) throw new NoUpstreamAvailableError(`${upstreamId} publishes no HTTP-Redirect SingleSignOnService`);
     const requestId = `_${randomBytes(20).toString('hex')}`;
@@ -142,7 +143,7 @@ export class SamlSpBackend implements Backend {
     const flow = this.flow;
     if (!flow) throw new Error('SamlSpBackend.register was not called');
     const { base64, envelope } = readPostedResponse(req.body);
-    const { record } = this.idp(envelope.issuer);
+    const { record } = await this.idp(envelope.issuer);
     const inResponseTo = envelope.inResponseTo;
     if (!inResponseTo) throw new UnsolicitedResponseError(`Response from ${record.entityId} answers no AuthnRequest of fedgate`);
     if (!isSuccess(envelope.status)) return this.failed(envelope, record, inResponseTo, flow, reply);
@@ -185,8 +186,8 @@ export class SamlSpBackend implements Backend {
     return binding;
   }
 
-  private idp(entityId: string): { record: EntityRecord; idp: IdpRole } {
-    const record = this.opts.idps.get(entityId);
+  private async idp(entityId: string): Promise<{ record: EntityRecord; idp: IdpRole }> {
+    const record = this.opts.idps.resolve ? await this.opts.idps.resolve(entityId) : this.opts.idps.get(entityId);
     if (!record?.idp) throw new UnknownIdentityProviderError(`${entityId} is not an identity provider in fedgate's metadata`);
     return { record, idp: record.idp };
   }
