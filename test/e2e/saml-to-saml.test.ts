@@ -8,7 +8,7 @@ import t, { type Test } from 'tap';
 import { Browser, parseForms } from '../helpers/browser.js';
 import { REDIS_URL, startFedgate, tempDir, writeMetadata, type RunningFedgate } from '../helpers/fedgate.js';
 import { freePort } from '../helpers/ports.js';
-import { startSamlIdpPeer, type SamlIdpPeer } from '../helpers/saml-idp-peer.js';
+import { startHomeIdpPeer, startSamlIdpPeer, type SamlIdpPeer } from '../helpers/saml-idp-peer.js';
 import { startSpPeer, type SpPeer } from '../helpers/saml-sp-peer.js';
 
 const OID = {
@@ -38,25 +38,13 @@ async function setup(t: Test, store: Record<string, unknown>, instances = 1): Pr
   const publicUrl = `http://127.0.0.1:${ports[0]}`;
   const sp = await startSpPeer(publicUrl);
   const idps = await Promise.all([
-    startSamlIdpPeer({
-      name: 'home',
-      displayName: 'Home University',
-      scope: 'example.org',
-      users: [
-        {
-          nameId: 'alice-opaque-1',
-          nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
-          attributes: {
-            [OID.eppn]: ['alice@example.org'],
-            [OID.mail]: ['alice@example.org'],
-            [OID.displayName]: ['Alice <Admin> & "Co"'],
-            [OID.entitlement]: ENTITLEMENTS,
-            [OID.affiliation]: ['member@example.org', 'staff@example.org'],
-          },
-        },
-      ],
-      response: { encrypt: true },
-    }),
+    startHomeIdpPeer({
+      [OID.eppn]: ['alice@example.org'],
+      [OID.mail]: ['alice@example.org'],
+      [OID.displayName]: ['Alice <Admin> & "Co"'],
+      [OID.entitlement]: ENTITLEMENTS,
+      [OID.affiliation]: ['member@example.org', 'staff@example.org'],
+    }, { response: { encrypt: true } }),
     startSamlIdpPeer({ name: 'other', displayName: 'Other Institute', scope: 'other.example' }),
   ]);
   const keysDir = tempDir();

@@ -468,3 +468,17 @@ export async function startSamlIdpPeer(options: SamlIdpPeerOptions = {}): Promis
 
   return peer;
 }
+
+/**
+ * The upstream most tests log in at: "Home University" (scope example.org) with one user, alice,
+ * who has a persistent NameID and the given SAML attributes.
+ */
+export function startHomeIdpPeer(attributes: Record<string, string[]>, options: SamlIdpPeerOptions = {}): Promise<SamlIdpPeer> {
+  return startSamlIdpPeer({
+    name: 'home',
+    displayName: 'Home University',
+    scope: 'example.org',
+    users: [{ nameId: 'alice-opaque-1', nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent', attributes }],
+    ...options,
+  });
+}

@@ -9,7 +9,7 @@ import t, { type Test } from 'tap';
 import { Browser } from '../helpers/browser.js';
 import { startFedgate, tempDir, writeMetadata, type RunningFedgate } from '../helpers/fedgate.js';
 import { freePort } from '../helpers/ports.js';
-import { startSamlIdpPeer } from '../helpers/saml-idp-peer.js';
+import { startHomeIdpPeer, startSamlIdpPeer } from '../helpers/saml-idp-peer.js';
 import { startSpPeer, type SpPeer } from '../helpers/saml-sp-peer.js';
 
 const OID = {
@@ -47,21 +47,10 @@ async function setup(t: Test): Promise<Setup> {
   const sp = await startSpPeer(url);
   const stranger = await startSpPeer(url);
   const idps = await Promise.all([
-    startSamlIdpPeer({
-      name: 'home',
-      displayName: 'Home University',
-      scope: 'example.org',
-      users: [
-        {
-          nameId: 'alice-opaque-1',
-          nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
-          attributes: {
-            [OID.eppn]: ['alice@example.org'],
-            [OID.mail]: ['alice@example.org'],
-            [OID.assurance]: ['https://refeds.org/assurance/IAP/medium'],
-          },
-        },
-      ],
+    startHomeIdpPeer({
+      [OID.eppn]: ['alice@example.org'],
+      [OID.mail]: ['alice@example.org'],
+      [OID.assurance]: ['https://refeds.org/assurance/IAP/medium'],
     }),
     startSamlIdpPeer({ name: 'other', displayName: 'Other Institute', scope: 'other.example' }),
   ]);

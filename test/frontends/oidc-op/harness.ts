@@ -6,7 +6,7 @@ import type * as oidc from 'openid-client';
 import type { Test } from 'tap';
 import { REDIS_URL, startFedgate, tempDir, writeMetadata, type RunningFedgate } from '../../helpers/fedgate.js';
 import { rpClient, startRpPeer, type RpPeer } from '../../helpers/oidc-rp.js';
-import { startSamlIdpPeer, type SamlIdpPeer } from '../../helpers/saml-idp-peer.js';
+import { startHomeIdpPeer, type SamlIdpPeer } from '../../helpers/saml-idp-peer.js';
 
 const OID = {
   eppn: 'urn:oid:1.3.6.1.4.1.5923.1.1.1.6',
@@ -63,26 +63,15 @@ type Overrides = Record<string, unknown> | ((rp: RpPeer) => Record<string, unkno
  */
 export async function setup(t: Test, store: Record<string, unknown>, oidcOverrides: Overrides = {}, fedgateOverrides: Record<string, unknown> = {}): Promise<Setup> {
   const rp = await startRpPeer();
-  const idp = await startSamlIdpPeer({
-    name: 'home',
-    displayName: 'Home University',
-    scope: 'example.org',
-    users: [
-      {
-        nameId: 'alice-opaque-1',
-        nameIdFormat: 'urn:oasis:names:tc:SAML:2.0:nameid-format:persistent',
-        attributes: {
-          [OID.eppn]: ['alice@example.org'],
-          [OID.mail]: ['alice@example.org', 'a.liddell@example.org'],
-          [OID.verifiedEmail]: ['alice@example.org'],
-          [OID.displayName]: ['Alice Liddell'],
-          [OID.givenName]: ['Alice'],
-          [OID.sn]: ['Liddell'],
-          [OID.entitlement]: ENTITLEMENTS,
-          [OID.affiliation]: ['member@example.org', 'staff@example.org'],
-        },
-      },
-    ],
+  const idp = await startHomeIdpPeer({
+    [OID.eppn]: ['alice@example.org'],
+    [OID.mail]: ['alice@example.org', 'a.liddell@example.org'],
+    [OID.verifiedEmail]: ['alice@example.org'],
+    [OID.displayName]: ['Alice Liddell'],
+    [OID.givenName]: ['Alice'],
+    [OID.sn]: ['Liddell'],
+    [OID.entitlement]: ENTITLEMENTS,
+    [OID.affiliation]: ['member@example.org', 'staff@example.org'],
   });
   const dir = tempDir();
   const fedgate = await startFedgate({
