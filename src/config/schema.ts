@@ -387,6 +387,10 @@ export const configSchema = z
             entityId: z.string().optional().describe('IdP entityID; default <baseUrl>/saml/idp/metadata'),
             displayName: localized.default({ en: 'fedgate' }).describe('mdui:DisplayName of the IdP'),
             technicalContact: z.email().optional().describe('Technical contact e-mail published in metadata'),
+            scopes: z
+              .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,126}$/, 'must be a DNS-like scope'))
+              .optional()
+              .describe('shibmd:Scope values published for the scoped values fedgate asserts (community IDs…); default: the host of baseUrl, which is also community-id’s default scope'),
             signResponse: z.boolean().default(true).describe('Sign the Response element (the assertion is always signed)'),
             sps: z.array(serviceProviderSource).default([]).describe('Downstream SAML service providers'),
           })

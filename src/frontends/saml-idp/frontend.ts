@@ -90,6 +90,8 @@ export class SamlIdpFrontend implements Frontend {
       nameIdFormats: [NAMEID_FORMAT.persistent, NAMEID_FORMAT.transient],
       displayName: config.frontends.saml.displayName,
       technicalContact: config.frontends.saml.technicalContact,
+      // SAML2int SDP-IDP14: services check fedgate's scoped values against these.
+      scopes: config.frontends.saml.scopes ?? [new URL(config.server.baseUrl).hostname],
     });
     this.responses = new ResponseBuilder({ entityId: this.entityId, metadataXml: this.metadata, ...signing });
   }

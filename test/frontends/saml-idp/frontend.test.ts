@@ -306,6 +306,7 @@ t.test('metadata is served and readable', async (t) => {
   t.same(record.idp?.nameIdFormats, [PERSISTENT, TRANSIENT]);
   t.same(record.idp?.keys.map((k) => k.use), ['signing']);
   t.same(record.idp?.ui.displayName, { en: 'fedgate test IdP' });
+  t.same(record.idp?.scopes, [{ value: '127.0.0.1', regexp: false }], 'the scope of the values fedgate asserts: by default the baseUrl host');
   t.match(xml, /<md:ContactPerson contactType="technical"><md:EmailAddress>mailto:ops@example\.org<\/md:EmailAddress>/);
   t.notMatch(xml, /<!DOCTYPE/);
 
