@@ -87,6 +87,11 @@ export interface Backend {
   /** One upstream by entityID or issuer, with what the pipeline may know about it. */
   upstream(id: string): UpstreamRegistration | undefined;
   /**
+   * Like `upstream`, but may also ask on-demand sources (an MDQ service) for upstreams not loaded
+   * yet; used where a login names an upstream (discovery choice, hint).
+   */
+  resolveUpstream?(id: string): Promise<UpstreamRegistration | undefined>;
+  /**
    * Sends the browser to `upstreamId` to authenticate. The backend binds its own request
    * identifier to `login.id` in the store, and later calls `LoginFlow.finish` with that id.
    */
@@ -145,6 +150,17 @@ export class LoginFlow {
     return undefined;
   }
 
+  /** findUpstream, then the backends' on-demand sources. */
+  private async resolveUpstream(id: string): Promise<UpstreamRegistration | undefined> {
+    const known = this.findUpstream(id);
+    if (known) return known;
+    for (const backend of this.backends.values()) {
+      const found = await backend.resolveUpstream?.(id);
+      if (found) return found;
+    }
+    return undefined;
+  }
+
   /**
    * Called by a frontend once it has verified the service's request. Answers from the SSO session
    * when there is one (and the service did not force a new authentication), otherwise starts an
@@ -162,7 +178,7 @@ export class LoginFlow {
 
       await this.deps.store.set(loginKey(login.id), JSON.stringify(withoutId(login)), this.deps.flowTtlMs);
 
-      const upstream = this.preselectedUpstream(request);
+      const upstream = await this.preselectedUpstream(request);
       if (upstream) return await this.startUpstream(login, upstream, reply);
       return await reply.redirect(`${this.deps.discoveryPath}?login=${encodeURIComponent(login.id)}`, 302);
     } catch (err) {
@@ -181,7 +197,7 @@ export class LoginFlow {
   async chooseUpstream(loginId: string, upstreamId: string, reply: FastifyReply): Promise<void> {
     const login = await this.pending(loginId);
     try {
-      const upstream = this.findUpstream(upstreamId);
+      const upstream = await this.resolveUpstream(upstreamId);
       if (!upstream) throw new UnknownIdentityProviderError(`discovery choice ${upstreamId} is not a configured upstream`);
       await this.startUpstream(login, upstream, reply);
     } catch (err) {
@@ -244,9 +260,9 @@ export class LoginFlow {
     throw err;
   }
 
-  private preselectedUpstream(request: AuthnRequest): UpstreamInfo | undefined {
+  private async preselectedUpstream(request: AuthnRequest): Promise<UpstreamInfo | undefined> {
     for (const hint of request.idpHints) {
-      const hinted = this.findUpstream(hint);
+      const hinted = await this.resolveUpstream(hint);
       if (hinted) return hinted;
     }
     const upstreams = this.upstreams();

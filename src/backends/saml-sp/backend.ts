@@ -105,6 +105,16 @@ export class SamlSpBackend implements Backend {
     return record ? this.toUpstream(record) : undefined;
   }
 
+  async resolveUpstream(id: string): Promise<UpstreamRegistration | undefined> {
+    const record = await this.record(id);
+    return record ? this.toUpstream(record) : undefined;
+  }
+
+  /** The IdP's record, from loaded metadata or, when configured, an MDQ service. */
+  private record(entityId: string): Promise<EntityRecord | undefined> {
+    return this.opts.idps.resolve ? this.opts.idps.resolve(entityId) : Promise.resolve(this.opts.idps.get(entityId));
+  }
+
   private toUpstream(record: EntityRecord): UpstreamRegistration | undefined {
     const hiddenByConfig = this.opts.config.backends.saml.idps.some((s) => s.hidden && ('metadata' in s ? s.metadata : s.mdq) === record.source);
     return upstreamFromEntity(record, this.name, hiddenByConfig);
@@ -187,7 +197,7 @@ export class SamlSpBackend implements Backend {
   }
 
   private async idp(entityId: string): Promise<{ record: EntityRecord; idp: IdpRole }> {
-    const record = this.opts.idps.resolve ? await this.opts.idps.resolve(entityId) : this.opts.idps.get(entityId);
+    const record = await this.record(entityId);
     if (!record?.idp) throw new UnknownIdentityProviderError(`${entityId} is not an identity provider in fedgate's metadata`);
     return { record, idp: record.idp };
   }
