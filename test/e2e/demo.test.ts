@@ -3,7 +3,7 @@
  * `npm start` runs it): the demo service, fedgate's discovery page, a demo IdP's login form, and
  * back to the demo service with the attributes — plus the `fedgate keys` command from the README.
  */
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { loadConfig } from '../../src/config/load.js';
 import { Browser, decodeEntities, parseForms, type Page } from '../helpers/browser.js';
 import { startParsedFedgate, tempDir } from '../helpers/fedgate.js';
@@ -29,7 +29,8 @@ function attributeValues(page: Page, friendlyName: string): string[] | undefined
 
 const pathsOf = (pages: Page[]) => pages.map((p) => new URL(p.url).pathname);
 
-t.test('the shipped default configuration: demo service → discovery → demo IdP → demo service', async (t) => {
+/** fedgate with the shipped configuration, on a free port and a fresh data folder. */
+async function startShipped(t: Test) {
   const shipped = loadConfig('config/fedgate.yaml');
   const port = await freePort();
   const fedgate = await startParsedFedgate({
@@ -39,6 +40,11 @@ t.test('the shipped default configuration: demo service → discovery → demo I
     logging: { ...shipped.logging, level: 'silent' },
   });
   t.teardown(() => fedgate.close());
+  return fedgate;
+}
+
+t.test('the shipped default configuration: demo service → discovery → demo IdP → demo service', async (t) => {
+  const fedgate = await startShipped(t);
   const browser = new Browser();
 
   const landing = await browser.get(`${fedgate.url}/demo`);
@@ -119,16 +125,8 @@ function claimValues(page: Page, tableId: string, claim: string): string[] | und
 }
 
 t.test('the shipped default configuration over OpenID Connect: demo service → discovery → demo IdP → claims', async (t) => {
-  const shipped = loadConfig('config/fedgate.yaml');
-  t.equal(shipped.frontends.oidc.enabled, true, 'the OpenID Provider is on by default');
-  const port = await freePort();
-  const fedgate = await startParsedFedgate({
-    ...shipped,
-    server: { ...shipped.server, port, baseUrl: `http://127.0.0.1:${port}` },
-    dataDir: tempDir('fedgate-demo-data-'),
-    logging: { ...shipped.logging, level: 'silent' },
-  });
-  t.teardown(() => fedgate.close());
+  t.equal(loadConfig('config/fedgate.yaml').frontends.oidc.enabled, true, 'the OpenID Provider is on by default');
+  const fedgate = await startShipped(t);
   const browser = new Browser();
 
   const landing = await browser.get(`${fedgate.url}/demo`);
