@@ -1,12 +1,12 @@
 import t from 'tap';
-import { testFilterServices } from '../helpers/pipeline.js';
+import { filterOptionProblems, testFilterServices } from '../helpers/pipeline.js';
 import { pino } from 'pino';
 import { Writable } from 'node:stream';
 import { parseConfig } from '../../src/config/load.js';
 import type { PipelineInput } from '../../src/core/flow.js';
 import type { Identity } from '../../src/core/model.js';
 import type { UpstreamRegistration } from '../../src/core/registration.js';
-import { AssuranceTooLowError, ConfigError } from '../../src/core/errors.js';
+import { AssuranceTooLowError } from '../../src/core/errors.js';
 import { errorPage } from '../../src/http/errors.js';
 import { Pipeline } from '../../src/pipeline/runner.js';
 
@@ -306,15 +306,7 @@ t.test('explain says why values were dropped and added', async (t) => {
 });
 
 t.test('bad options are refused with their pipeline path', async (t) => {
-  const problems = (raw: Record<string, unknown>) => {
-    try {
-      parseConfig({ pipeline: [{ filter: 'assurance', ...raw }] });
-    } catch (error) {
-      if (error instanceof ConfigError) return error.problems;
-      throw error;
-    }
-    return [];
-  };
+  const problems = (options: Record<string, unknown>) => filterOptionProblems('assurance', options);
   t.same(problems({ minimum: { default: { level: 'https://example.org/gold' } } }), [
     'pipeline[0].minimum.default.level: "https://example.org/gold" is not one of levels or levelOf',
   ]);

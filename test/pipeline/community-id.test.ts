@@ -1,5 +1,6 @@
 import { createHmac } from 'node:crypto';
 import t from 'tap';
+import { filterOptionProblems } from '../helpers/pipeline.js';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import { NAMEID_FORMAT } from '../../src/config/schema.js';
@@ -228,15 +229,7 @@ t.test('explain names the kind used and the ones skipped', async (t) => {
 });
 
 t.test('bad options are refused with their path in the pipeline', async (t) => {
-  const problems = (options: Record<string, unknown>) => {
-    try {
-      parseConfig({ pipeline: [{ filter: 'community-id', ...options }] });
-    } catch (error) {
-      if (error instanceof ConfigError) return error.problems;
-      throw error;
-    }
-    return [];
-  };
+  const problems = (options: Record<string, unknown>) => filterOptionProblems('community-id', options);
   t.match(problems({ preference: ['subject-id', 'email'] }), [/^pipeline\[0\]\.preference\[1\]: /]);
   t.match(problems({ preference: ['subject-id', 'subject-id'] }), [/^pipeline\[0\]\.preference: .*at most once/]);
   t.match(problems({ scope: 'bad_scope.example' }), [/^pipeline\[0\]\.scope: /]);

@@ -1,11 +1,10 @@
 import t from 'tap';
-import { testFilterServices } from '../helpers/pipeline.js';
+import { filterOptionProblems, testFilterServices } from '../helpers/pipeline.js';
 import { pino } from 'pino';
 import { parseConfig } from '../../src/config/load.js';
 import type { PipelineInput } from '../../src/core/flow.js';
 import type { Identity } from '../../src/core/model.js';
 import type { UpstreamRegistration } from '../../src/core/registration.js';
-import { ConfigError } from '../../src/core/errors.js';
 import type { Scope } from '../../src/metadata/types.js';
 import { Pipeline } from '../../src/pipeline/runner.js';
 
@@ -218,15 +217,7 @@ t.test('explain says what was dropped and why', async (t) => {
 });
 
 t.test('bad options are refused with their path in the pipeline', async (t) => {
-  const problems = (options: Record<string, unknown>) => {
-    try {
-      parseConfig({ pipeline: [{ filter: 'scope-check', ...options }] });
-    } catch (error) {
-      if (error instanceof ConfigError) return error.problems;
-      throw error;
-    }
-    return [];
-  };
+  const problems = (options: Record<string, unknown>) => filterOptionProblems('scope-check', options);
   t.match(problems({ honourRegexp: 'yes' }), [/^pipeline\[0\]\.honourRegexp: /]);
   t.match(problems({ attributes: ['eduPersonPrincipalName', 'nope'] }), [/^pipeline\[0\]\.attributes\[1\]: .*not an attribute/]);
   t.match(problems({ trustedScopes: { 'https://op.example': [] } }), [/^pipeline\[0\]\.trustedScopes/]);
