@@ -16,13 +16,13 @@ import { OidcRpBackend } from '../../../src/backends/oidc-rp/backend.js';
 import { parseConfig } from '../../../src/config/load.js';
 import type { Config } from '../../../src/config/schema.js';
 import { FedgateError } from '../../../src/core/errors.js';
-import { LoginFlow, type Backend } from '../../../src/core/flow.js';
-import { SessionManager } from '../../../src/core/session.js';
+import type { Backend } from '../../../src/core/flow.js';
 import { MemoryStore } from '../../../src/store/memory.js';
 import type { Store } from '../../../src/store/store.js';
 import { Browser } from '../../helpers/browser.js';
 import { startOidcOpPeer, type OidcOpPeer, type OpUser } from '../../helpers/oidc-op-peer.js';
 import { testLoginRequest } from '../../helpers/login-request.js';
+import { testLoginFlow } from '../../helpers/flow.js';
 import { freePort } from '../../helpers/ports.js';
 import { RecordingFrontend } from '../saml-sp/harness.js';
 
@@ -100,15 +100,7 @@ export async function startOidcHarness(options: OidcHarnessOptions = {}): Promis
     startLogin: (login, upstreamId, reply) =>
       backend.startLogin(passiveNext ? { ...login, request: { ...login.request, isPassive: true } } : login, upstreamId, reply),
   };
-  const flow = new LoginFlow({
-    store,
-    sessions: new SessionManager(store, { cookieName: 'fedgate_session', ttlMs: 3_600_000, secureCookies: false }),
-    pipeline: { run: async (identity) => identity },
-    frontends: [frontend],
-    backends: [passiveCapable],
-    flowTtlMs: config.session.flowTtlSeconds * 1000,
-    discoveryPath: '/discovery',
-  });
+  const flow = testLoginFlow(store, { frontends: [frontend], backends: [passiveCapable], flowTtlMs: config.session.flowTtlSeconds * 1000 });
 
   const errors: Error[] = [];
   const app = Fastify();

@@ -11,9 +11,8 @@ import { SamlSpBackend } from '../../../src/backends/saml-sp/backend.js';
 import { parseConfig } from '../../../src/config/load.js';
 import type { Config, ConfigInput } from '../../../src/config/schema.js';
 import { FedgateError } from '../../../src/core/errors.js';
-import { LoginFlow, type Frontend } from '../../../src/core/flow.js';
+import type { Frontend } from '../../../src/core/flow.js';
 import type { AuthnRequest, Identity } from '../../../src/core/model.js';
-import { SessionManager } from '../../../src/core/session.js';
 import { generateKeyPair } from '../../../src/crypto/keys.js';
 import { EntityIndex } from '../../../src/metadata/entity-index.js';
 import { parseMetadata } from '../../../src/metadata/parse.js';
@@ -22,6 +21,7 @@ import type { Store } from '../../../src/store/store.js';
 import type { ServiceRegistration } from '../../../src/core/registration.js';
 import { Browser, type Page } from '../../helpers/browser.js';
 import { testLoginRequest } from '../../helpers/login-request.js';
+import { testLoginFlow } from '../../helpers/flow.js';
 import { freePort } from '../../helpers/ports.js';
 import { startSamlIdpPeer, type SamlIdpPeer, type SamlIdpPeerOptions } from '../../helpers/saml-idp-peer.js';
 
@@ -92,15 +92,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   const backend = new SamlSpBackend({ config, signing, encryption, idps: index, store });
   peer.trustServiceProvider(backend.metadataXml());
   const frontend = new RecordingFrontend();
-  const flow = new LoginFlow({
-    store,
-    sessions: new SessionManager(store, { cookieName: 'fedgate_session', ttlMs: 3_600_000, secureCookies: false }),
-    pipeline: { run: async (identity) => identity },
-    frontends: [frontend],
-    backends: [backend],
-    flowTtlMs: config.session.flowTtlSeconds * 1000,
-    discoveryPath: '/discovery',
-  });
+  const flow = testLoginFlow(store, { frontends: [frontend], backends: [backend], flowTtlMs: config.session.flowTtlSeconds * 1000 });
 
   const errors: Error[] = [];
   const app = Fastify({ bodyLimit: config.server.bodyLimitBytes });

@@ -18,7 +18,6 @@ import type { UpstreamRegistration } from '../../../src/core/registration.js';
 import type { Config } from '../../../src/config/schema.js';
 import { LoginFlow, type Backend, type PendingLogin } from '../../../src/core/flow.js';
 import type { Identity, UpstreamInfo } from '../../../src/core/model.js';
-import { SessionManager } from '../../../src/core/session.js';
 import { certBody, generateKeyPair } from '../../../src/crypto/keys.js';
 import { SamlIdpFrontend } from '../../../src/frontends/saml-idp/frontend.js';
 import { registerErrorHandling } from '../../../src/http/errors.js';
@@ -26,6 +25,7 @@ import { EntityIndex } from '../../../src/metadata/entity-index.js';
 import { parseMetadata } from '../../../src/metadata/parse.js';
 import { MemoryStore } from '../../../src/store/memory.js';
 import { parseForms, type Page } from '../../helpers/browser.js';
+import { testLoginFlow } from '../../helpers/flow.js';
 import { freePort } from '../../helpers/ports.js';
 
 export const UPSTREAM = 'https://upstream.example.org/idp';
@@ -173,15 +173,7 @@ export async function startHarness(specs: SpSpec[], configOverrides: { saml?: Re
 
   const store = new MemoryStore();
   const backend = new InstantBackend();
-  const flow = new LoginFlow({
-    store,
-    sessions: new SessionManager(store, { cookieName: 'fedgate_session', ttlMs: 3_600_000, secureCookies: false }),
-    pipeline: { run: async (i) => i },
-    frontends: [frontend],
-    backends: [backend],
-    flowTtlMs: 600_000,
-    discoveryPath: '/discovery',
-  });
+  const flow = testLoginFlow(store, { frontends: [frontend], backends: [backend], flowTtlMs: 600_000 });
   backend.flow = flow;
 
   const app: FastifyInstance = Fastify({ logger: false });

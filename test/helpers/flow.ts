@@ -1,0 +1,16 @@
+/** A real LoginFlow for tests of one protocol end: in-memory sessions, no pipeline filters. */
+import { LoginFlow, type Backend, type Frontend } from '../../src/core/flow.js';
+import { SessionManager } from '../../src/core/session.js';
+import type { Store } from '../../src/store/store.js';
+
+export function testLoginFlow(store: Store, parts: { frontends: Frontend[]; backends: Backend[]; flowTtlMs?: number }): LoginFlow {
+  return new LoginFlow({
+    store,
+    sessions: new SessionManager(store, { cookieName: 'fedgate_session', ttlMs: 3_600_000, secureCookies: false }),
+    pipeline: { run: async (identity) => identity },
+    frontends: parts.frontends,
+    backends: parts.backends,
+    flowTtlMs: parts.flowTtlMs ?? 600_000,
+    discoveryPath: '/discovery',
+  });
+}
