@@ -239,7 +239,7 @@ const operations = z
       })
       .strict()
       .prefault({})
-      .describe('Per-instance, in-memory counters: with N instances behind a balancer a client gets up to N times max'),
+      .describe('Per client address (an IPv6 client by its /64, an IPv4-mapped IPv6 address as IPv4), in-memory per instance: with N instances behind a balancer a client gets up to N times max'),
   })
   .strict()
   .prefault({});

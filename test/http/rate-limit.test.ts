@@ -1,5 +1,6 @@
 /** Rate limits per client IP on login pages (HTML) and OAuth token endpoints (JSON), with Retry-After. */
 import t from 'tap';
+import { rateLimitKey } from '../../src/http/rate-limit.js';
 import { startFedgate } from '../helpers/fedgate.js';
 
 const limits = { login: { max: 3, windowSeconds: 60 }, token: { max: 2, windowSeconds: 30 } };
@@ -54,4 +55,34 @@ t.test('token endpoint of the OIDC provider: 429 with an OAuth JSON error, befor
   const discovery = await fetch(`${fedgate.url}/oidc/.well-known/openid-configuration`);
   t.equal(discovery.status, 200, 'provider discovery is not limited');
   await discovery.text();
+});
+
+t.test('one budget per IPv4 address, however it is written, and per IPv6 /64', async (t) => {
+  t.equal(rateLimitKey('198.51.100.7'), '198.51.100.7');
+  t.equal(rateLimitKey('::ffff:198.51.100.7'), '198.51.100.7', 'IPv4-mapped IPv6 folds to IPv4');
+  t.equal(rateLimitKey('::FFFF:198.51.100.7'), '198.51.100.7');
+  t.equal(rateLimitKey('2001:db8:1:2:aaaa::1'), '2001:db8:1:2::/64');
+  t.equal(rateLimitKey('2001:0db8:0001:0002:ffff:0:0:9'), '2001:db8:1:2::/64', 'leading zeros do not make another budget');
+  t.equal(rateLimitKey('2001:db8:1:3::1'), '2001:db8:1:3::/64', 'another /64 is another budget');
+  t.equal(rateLimitKey('::1'), '0:0:0:0::/64');
+  t.equal(rateLimitKey('fe80::1%eth0'), 'fe80:0:0:0::/64', 'zone id dropped');
+  t.equal(rateLimitKey('64:ff9b::198.51.100.7'), '64:ff9b:0:0::/64', 'an embedded IPv4 tail is not the client');
+
+  const fedgate = await startFedgate({ server: { trustProxy: ['127.0.0.1'] }, operations: { rateLimits: limits } });
+  t.teardown(() => fedgate.close());
+  const sso = (ip: string) => fetch(`${fedgate.url}/saml/idp/sso`, { headers: { 'x-forwarded-for': ip } });
+  const statuses: number[] = [];
+  for (const ip of ['203.0.113.9', '::ffff:203.0.113.9', '203.0.113.9', '::ffff:203.0.113.9']) {
+    const res = await sso(ip);
+    statuses.push(res.status);
+    await res.text();
+  }
+  t.same(statuses, [400, 400, 400, 429], 'the mapped form spends the same budget');
+  const v6: number[] = [];
+  for (const ip of ['2001:db8:5:6::1', '2001:db8:5:6::2', '2001:db8:5:6::3', '2001:db8:5:6::4', '2001:db8:5:7::1']) {
+    const res = await sso(ip);
+    v6.push(res.status);
+    await res.text();
+  }
+  t.same(v6, [400, 400, 400, 429, 400], 'addresses of one /64 share a budget, another /64 has its own');
 });
