@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
-import type { Browser, Page } from './browser.js';
+import { parseForms, type Browser, type Form, type Page } from './browser.js';
 
 export interface RpPeer {
   /** http://127.0.0.1:<port>/cb */
@@ -61,8 +61,15 @@ export interface Authorization {
 /**
  * An authorization request with PKCE, state and nonce, followed by `browser` through fedgate and
  * the upstream login to the RP's redirect_uri. `params` are added to (or override) the request.
+ * `choose` is the upstream the user picks if fedgate shows its discovery page.
  */
-export async function authorize(browser: Browser, config: oidc.Configuration, redirectUri: string, params: Record<string, string> = {}): Promise<Authorization> {
+export async function authorize(
+  browser: Browser,
+  config: oidc.Configuration,
+  redirectUri: string,
+  params: Record<string, string> = {},
+  choose?: string,
+): Promise<Authorization> {
   const codeVerifier = oidc.randomPKCECodeVerifier();
   const state = oidc.randomState();
   const nonce = oidc.randomNonce();
@@ -75,7 +82,8 @@ export async function authorize(browser: Browser, config: oidc.Configuration, re
     nonce,
     ...params,
   });
-  const page = await browser.get(url.href);
+  let page = await browser.get(url.href);
+  if (choose !== undefined && parseForms(page).some((f) => (f as Form & { id?: string }).id === 'choose')) page = await browser.submit(page, { idp: choose }, 'choose');
   return { page, callback: new URL(page.url), codeVerifier, state, nonce };
 }
 

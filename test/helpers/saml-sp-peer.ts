@@ -11,6 +11,8 @@ import { generateKeyPair } from '../../src/crypto/keys.js';
 export interface SpPeerOptions {
   /** Sign AuthnRequests (and publish AuthnRequestsSigned="true"). */
   signRequests?: boolean;
+  /** fedgate's signing certificate (PEM or base64), when known in advance: saves a metadata fetch per answer. */
+  idpCert?: string;
 }
 
 /** What one AuthnRequest asks for. */
@@ -27,6 +29,8 @@ export interface SpPeer {
   entityId: string;
   acsUrl: string;
   metadataXml: string;
+  /** The key pair its metadata publishes (signing and encryption), for requests made by hand. */
+  keys: { keyPem: string; certPem: string };
   /** URL of fedgate's SSO endpoint carrying a fresh AuthnRequest (HTTP-Redirect binding). */
   loginUrl(options?: LoginOptions): Promise<string>;
   /** The last answer the ACS received: a validated profile or the error node-saml raised. */
@@ -44,12 +48,12 @@ export function signingCertFromMetadata(xml: string): string {
 /** `fedgateUrl` may name a fedgate that is not started yet: its metadata is read when needed. */
 export async function startSpPeer(fedgateUrl: string, options: SpPeerOptions = {}): Promise<SpPeer> {
   const keys = await generateKeyPair('test-sp');
-  // Read from fedgate's metadata on each validation, so the peer can exist before fedgate starts.
-  const idpCert = (done: (err: Error | null, cert?: string) => void) => {
+  // Unless given, read from fedgate's metadata on each validation, so the peer can exist before fedgate starts.
+  const idpCert = options.idpCert ?? ((done: (err: Error | null, cert?: string) => void) => {
     fetch(`${fedgateUrl}/saml/idp/metadata`)
       .then((res) => res.text())
       .then((xml) => done(null, signingCertFromMetadata(xml)), done);
-  };
+  });
   let result: { profile?: Profile | null; error?: Error } | undefined;
 
   const server: Server = createServer((req, res) => {
@@ -118,6 +122,7 @@ export async function startSpPeer(fedgateUrl: string, options: SpPeerOptions = {
     entityId,
     acsUrl,
     metadataXml,
+    keys,
     async loginUrl(login = {}) {
       const url = new URL(await samlFor(login).getAuthorizeUrlAsync(login.relayState ?? '', undefined, {}));
       if (login.idphint) url.searchParams.set('idphint', login.idphint);

@@ -1,0 +1,61 @@
+/**
+ * One scenario measured: a warm-up (JIT, caches, connection pools), then the measured phase with
+ * fedgate's CPU time read before and after. CPU per completed login is the figure that holds on a
+ * noisy machine; logins/s and latencies depend on what else runs (the driver included).
+ */
+import type { FedgateProcess } from './fedgate-process.js';
+import { runLogins, type LoginRun, type RunOptions } from './logins.js';
+import type { BenchPeers } from './peers.js';
+import { percentile } from './stats.js';
+
+export interface MeasureOptions extends RunOptions {
+  /** Warm-up logins before measuring (default: 2 × concurrency × 10). */
+  warmupLogins?: number;
+}
+
+export interface ScenarioResult {
+  scenario: RunOptions['scenario'];
+  concurrency: number;
+  logins: number;
+  errors: number;
+  errorSamples: string[];
+  wallSeconds: number;
+  loginsPerSecond: number;
+  p50Ms: number;
+  p99Ms: number;
+  /** fedgate's user+system CPU during the measured phase, per completed login. */
+  fedgateCpuMsPerLogin: number;
+  /** fedgate's resident memory after the measured phase. */
+  fedgateRssMiB: number;
+}
+
+export function summarise(run: LoginRun, cpuSeconds: number, rssBytes: number): ScenarioResult {
+  return {
+    scenario: run.scenario,
+    concurrency: run.concurrency,
+    logins: run.completed,
+    errors: run.errors,
+    errorSamples: run.errorSamples,
+    wallSeconds: run.wallMs / 1000,
+    loginsPerSecond: run.completed / (run.wallMs / 1000),
+    p50Ms: percentile(run.latenciesMs, 50),
+    p99Ms: percentile(run.latenciesMs, 99),
+    fedgateCpuMsPerLogin: run.completed > 0 ? (cpuSeconds * 1000) / run.completed : Number.NaN,
+    fedgateRssMiB: rssBytes / 2 ** 20,
+  };
+}
+
+export async function measureScenario(peers: BenchPeers, fedgate: FedgateProcess, options: MeasureOptions): Promise<ScenarioResult> {
+  const warmup = await runLogins(peers, {
+    scenario: options.scenario,
+    concurrency: options.concurrency,
+    logins: options.warmupLogins ?? options.concurrency * 20,
+    durationMs: 60_000,
+    hint: options.hint,
+  });
+  if (warmup.completed === 0) throw new Error(`${options.scenario}: no login succeeded in the warm-up: ${warmup.errorSamples.join(' | ')}`);
+  const cpuBefore = fedgate.cpuSeconds();
+  const run = await runLogins(peers, options);
+  const cpu = fedgate.cpuSeconds() - cpuBefore;
+  return summarise(run, cpu, fedgate.rssBytes());
+}

@@ -1,0 +1,140 @@
+/**
+ * The load benchmark (issue #7): complete logins per second, latency p50/p99 and fedgate's CPU
+ * time per login for SAML→SAML, SAML→OIDC (code + token + userinfo) and social→SAML, driven
+ * from this process over loopback against one fedgate process, beside the number of concurrent
+ * users and this machine's RSA-2048 signing rate. Writes bench/results/load.json and load.md.
+ *
+ *   npm run bench -- load [--scenario saml-saml]… [--concurrency 8] [--duration 15] [--logins N]
+ *                         [--store memory|redis] [--hint] [--cpu-prof DIR] [--out DIR]
+ */
+import { cpus } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { join, relative } from 'node:path';
+import { parseArgs } from 'node:util';
+import { measureRsaSigns, type CryptoBound } from './lib/crypto-bound.js';
+import { REPO_ROOT, requireBuild, startFedgateProcess, writeConfig } from './lib/fedgate-process.js';
+import { SCENARIO_NAMES, SCENARIOS, type Scenario } from './lib/logins.js';
+import { measureScenario, type ScenarioResult } from './lib/measure.js';
+import { startBenchPeers } from './lib/peers.js';
+import { round } from './lib/stats.js';
+
+/** fedgate CPU ms per login the issue sets; social→SAML has none (its cost is mostly the upstream's HTTP). */
+const TARGET_CPU_MS: Partial<Record<Scenario, number>> = { 'saml-saml': 3, 'saml-oidc': 2 };
+
+interface LoadResult extends ScenarioResult {
+  name: string;
+  targetCpuMs: number | null;
+  pass: boolean | null;
+  /** fedgate CPU per login expressed in RSA-2048 signatures of this machine. */
+  cpuInRsaSigns: number;
+}
+
+interface LoadReport {
+  date: string;
+  machine: { cpus: number; model: string; node: string };
+  store: 'memory' | 'redis';
+  hint: boolean;
+  crypto: CryptoBound;
+  scenarios: LoadResult[];
+}
+
+function markdown(report: LoadReport): string {
+  const lines = [
+    `# fedgate load benchmark`,
+    '',
+    `${report.date} · ${report.machine.cpus} × ${report.machine.model} · Node ${report.machine.node} · ${report.store} store · ` +
+      `${report.hint ? 'upstream sent as idphint' : 'upstream chosen on the discovery page'}`,
+    '',
+    `Crypto bound: **${round(report.crypto.rsa2048SignsPerSecond, 0)} RSA-2048 signs/s** per core (${round(report.crypto.msPerSign, 3)} ms per signature, node:crypto).`,
+    '',
+    '| Scenario | Users | Logins | Logins/s | p50 ms | p99 ms | Errors | fedgate CPU ms/login | ≙ RSA signs | Target | Pass |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',
+    ...report.scenarios.map(
+      (s) =>
+        `| ${s.name} | ${s.concurrency} | ${s.logins} | ${round(s.loginsPerSecond, 1)} | ${round(s.p50Ms, 1)} | ${round(s.p99Ms, 1)} | ${s.errors} | ` +
+        `${round(s.fedgateCpuMsPerLogin, 2)} | ${round(s.cpuInRsaSigns, 1)} | ${s.targetCpuMs === null ? '—' : `≤ ${s.targetCpuMs} ms`} | ` +
+        `${s.pass === null ? '—' : s.pass ? 'yes' : 'no'} |`,
+    ),
+    '',
+    'fedgate CPU ms/login: user+system CPU of the fedgate process (/proc/<pid>/stat) during the measured phase, divided by the logins completed.',
+    'Logins/s and latencies include the driver (browser, SP, IdP, RP in one process) sharing the machine with fedgate.',
+  ];
+  return `${lines.join('\n')}\n`;
+}
+
+export async function main(argv: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args: argv,
+    options: {
+      scenario: { type: 'string', multiple: true },
+      concurrency: { type: 'string', default: '8' },
+      duration: { type: 'string', default: '15' },
+      logins: { type: 'string' },
+      store: { type: 'string', default: 'memory' },
+      hint: { type: 'boolean', default: false },
+      'cpu-prof': { type: 'string' },
+      out: { type: 'string', default: join(REPO_ROOT, 'bench', 'results') },
+    },
+  });
+  const scenarios = (values.scenario ?? [...SCENARIOS]) as Scenario[];
+  const unknown = scenarios.filter((s) => !SCENARIOS.includes(s));
+  if (unknown.length > 0) throw new Error(`unknown scenario ${unknown.join(', ')} (known: ${SCENARIOS.join(', ')})`);
+  if (values.store !== 'memory' && values.store !== 'redis') throw new Error('--store is memory or redis');
+  const concurrency = Number(values.concurrency);
+  const durationMs = Number(values.duration) * 1000;
+  const logins = values.logins === undefined ? undefined : Number(values.logins);
+  requireBuild();
+
+  const crypto = measureRsaSigns();
+  process.stdout.write(`RSA-2048: ${round(crypto.rsa2048SignsPerSecond, 0)} signs/s (${round(crypto.msPerSign, 3)} ms each)\n`);
+
+  const peers = await startBenchPeers(values.store === 'redis' ? { redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' } : {});
+  const results: LoadResult[] = [];
+  try {
+    const configPath = writeConfig(peers.dir, peers.config());
+    const fedgate = await startFedgateProcess(configPath, values['cpu-prof'] ? { cpuProfileDir: values['cpu-prof'] } : {});
+    try {
+      await peers.connect();
+      for (const scenario of scenarios) {
+        const measured = await measureScenario(peers, fedgate, { scenario, concurrency, durationMs, logins, hint: values.hint });
+        const target = TARGET_CPU_MS[scenario] ?? null;
+        const result: LoadResult = {
+          name: SCENARIO_NAMES[scenario],
+          ...measured,
+          targetCpuMs: target,
+          pass: target === null ? null : measured.errors === 0 && measured.fedgateCpuMsPerLogin <= target,
+          cpuInRsaSigns: measured.fedgateCpuMsPerLogin / crypto.msPerSign,
+        };
+        results.push(result);
+        process.stdout.write(
+          `${result.name}: ${result.logins} logins, ${round(result.loginsPerSecond, 1)}/s, p50 ${round(result.p50Ms, 1)} ms, p99 ${round(result.p99Ms, 1)} ms, ` +
+            `${result.errors} errors, fedgate ${round(result.fedgateCpuMsPerLogin, 2)} ms CPU/login\n`,
+        );
+        for (const sample of result.errorSamples) process.stdout.write(`  error: ${sample}\n`);
+      }
+    } finally {
+      await fedgate.stop();
+      const warnings = fedgate.output().trim();
+      if (warnings) process.stdout.write(`fedgate's output (warnings and errors):\n${warnings.split('\n').slice(-20).join('\n')}\n`);
+    }
+  } finally {
+    await peers.close();
+  }
+
+  const report: LoadReport = {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, model: cpus()[0]?.model ?? 'unknown', node: process.versions.node },
+    store: values.store,
+    hint: values.hint,
+    crypto,
+    scenarios: results,
+  };
+  mkdirSync(values.out, { recursive: true });
+  const jsonPath = join(values.out, 'load.json');
+  const mdPath = join(values.out, 'load.md');
+  writeFileSync(jsonPath, `${JSON.stringify(report, null, 2)}\n`);
+  const md = markdown(report);
+  writeFileSync(mdPath, md);
+  process.stdout.write(`\n${md}\nWritten: ${relative(process.cwd(), jsonPath)}, ${relative(process.cwd(), mdPath)}\n`);
+  return results.every((r) => r.pass !== false) ? 0 : 1;
+}
