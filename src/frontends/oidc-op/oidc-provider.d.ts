@@ -128,6 +128,8 @@ declare module 'oidc-provider' {
     InvalidTarget: ErrorClass;
     InvalidScope: new (description: string, scope?: string) => OIDCProviderError;
     InvalidClient: ErrorClass;
+    /** invalid_client with HTTP 401 (and a Basic challenge when Basic was tried); the description stays generic. */
+    InvalidClientAuth: ErrorClass;
     UnauthorizedClient: ErrorClass;
     AccessDenied: ErrorClass;
     SessionNotFound: ErrorClass;
@@ -139,6 +141,8 @@ declare module 'oidc-provider' {
 
   export class Provider {
     constructor(issuer: string, configuration: Configuration);
+    /** The context of the request being handled (an AsyncLocalStorage), inside the provider's routes. */
+    static readonly ctx: OidcContext | undefined;
     readonly issuer: string;
     proxy: boolean;
     callback(): (req: IncomingMessage, res: ServerResponse) => Promise<void>;
@@ -172,7 +176,11 @@ declare module 'oidc-provider' {
       new (init: { accountId: string; clientId: string }): GrantInstance;
       find(id: string): Promise<GrantInstance | undefined>;
     };
-    readonly Client: { find(id: string): Promise<ClientInstance | undefined> };
+    readonly Client: {
+      find(id: string): Promise<ClientInstance | undefined>;
+      /** This provider's own client class: its methods may be wrapped without touching other providers. */
+      prototype: ClientInstance & { compareClientSecret(actual: string): boolean | Promise<boolean> };
+    };
     readonly AccessToken: {
       new (init: { accountId: string; client: ClientInstance; grantId: string; gty: string; scope: string }): TokenInstance;
       find(value: string): Promise<TokenInstance | undefined>;

@@ -6,6 +6,7 @@
 import Provider, { errors, type ClientInstance, type Configuration, type OidcContext, type TokenInstance } from 'oidc-provider';
 import { ConfigError } from '../../core/errors.js';
 import { StoreAdapter } from './adapter.js';
+import { requireRegisteredSecretMethod } from './client-auth.js';
 import { SCOPE_CLAIMS, pairwiseSubject } from './claims.js';
 import type { OidcClientConfig, OidcFrontendConfig } from './config.js';
 import type { ExtensionContext, OidcOpExtension } from './extensions.js';
@@ -145,6 +146,7 @@ export function createProvider(parts: ProviderParts, extensions: readonly OidcOp
     throw err;
   }
   provider.proxy = parts.trustProxy;
+  requireRegisteredSecretMethod(provider);
   for (const extension of extensions) extension.attach?.(provider, parts);
   return provider;
 }

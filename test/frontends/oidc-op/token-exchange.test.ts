@@ -67,17 +67,17 @@ function run(name: string, store: () => Record<string, unknown>, skip: string | 
 
     await t.test('refusals', async (t) => {
       const stranger = await rpClient(issuer, 'stranger', STRANGER_SECRET);
-      t.equal(await oauthError(exchange(stranger, { scope: 'openid' })), 'unauthorized_client', 'a pair the configuration does not allow');
+      t.equal(await oauthError(exchange(stranger, { scope: 'openid' })), 'invalid_request', 'a pair the configuration does not allow (RFC 8693 §2.2.2)');
       const other = await rpClient(issuer, 'other-rp', 'other-secret-0123');
       t.equal(await oauthError(exchange(other, { scope: 'openid' })), 'unauthorized_client', 'a client without the grant type');
       t.equal(await oauthError(exchange(exchanger, { scope: 'openid profile' })), 'invalid_scope', 'a scope the exchanger may not hold');
       t.equal(await oauthError(exchange(exchanger, { scope: 'openid offline_access' })), 'invalid_scope', 'no refresh tokens from an exchange');
-      t.equal(await oauthError(exchange(exchanger, { subject_token: 'not-a-token' })), 'invalid_grant', 'an unknown subject token');
+      t.equal(await oauthError(exchange(exchanger, { subject_token: 'not-a-token' })), 'invalid_request', 'an unknown subject token');
       t.equal(await oauthError(exchange(exchanger, { subject_token_type: 'urn:ietf:params:oauth:token-type:id_token' })), 'invalid_request');
       t.equal(await oauthError(oidc.genericGrantRequest(exchanger, GRANT, { subject_token_type: ACCESS_TOKEN_TYPE })), 'invalid_request', 'no subject_token');
       t.equal(await oauthError(exchange(exchanger, { audience: 'somewhere-else' })), 'invalid_target');
       await oidc.tokenRevocation(client, tokens.access_token);
-      t.equal(await oauthError(exchange(exchanger, { scope: 'openid' })), 'invalid_grant', 'a revoked (inactive) subject token');
+      t.equal(await oauthError(exchange(exchanger, { scope: 'openid' })), 'invalid_request', 'a revoked (inactive) subject token');
     });
   });
 }

@@ -41,15 +41,16 @@ async function exchange(provider: Provider, context: ExtensionContext, clients: 
   if (param(ctx, 'resource')) throw new errors.InvalidTarget('resource indicators are not supported');
   if (audience && audience !== client.clientId) throw new errors.InvalidTarget(`tokens can only be issued for the requesting client ${client.clientId}`);
 
+  // RFC 8693 §2.2.2: a subject token that is invalid, or unacceptable by policy, MUST be invalid_request.
   const subject = await provider.AccessToken.find(subjectToken);
   if (!subject || subject.isExpired || !subject.accountId || !subject.grantId || !subject.clientId) {
-    throw new errors.InvalidGrant('subject_token is invalid, expired or revoked');
+    throw new errors.InvalidRequest('subject_token is invalid, expired or revoked');
   }
   const subjectGrant = await provider.Grant.find(subject.grantId);
   const release = await context.releases.get(subject.grantId);
-  if (!subjectGrant || !release || release.accountId !== subject.accountId) throw new errors.InvalidGrant('subject_token is no longer valid');
+  if (!subjectGrant || !release || release.accountId !== subject.accountId) throw new errors.InvalidRequest('subject_token is no longer valid');
   if (!configured.tokenExchange.from.includes(subject.clientId)) {
-    throw new errors.UnauthorizedClient(`${client.clientId} may not exchange tokens issued to ${subject.clientId}`);
+    throw new errors.InvalidRequest(`${client.clientId} may not exchange tokens issued to ${subject.clientId}`);
   }
 
   // No refresh token comes out of an exchange, so offline_access is never grantable here.
