@@ -7,7 +7,7 @@
  * assertion ID goes into a replay cache, and the binding is taken atomically, so of two posts of
  * one Response (even on two instances) exactly one continues.
  */
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
 import { SAML } from '@node-saml/node-saml';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config/schema.js';
@@ -64,12 +64,14 @@ export class SamlSpBackend implements Backend {
   readonly entityId: string;
   readonly acsUrl: string;
   private readonly metadata: string;
+  private readonly decryptionKey: KeyObject;
   private flow?: LoginFlow;
 
   constructor(private readonly opts: SamlSpBackendOptions) {
     const { server, backends } = opts.config;
     this.entityId = backends.saml.entityId ?? `${server.baseUrl}${METADATA_PATH}`;
     this.acsUrl = `${server.baseUrl}${ACS_PATH}`;
+    this.decryptionKey = createPrivateKey(opts.encryption.keyPem);
     this.metadata = spMetadataXml({
       entityId: this.entityId,
       acsUrl: this.acsUrl,
@@ -162,7 +164,7 @@ export class SamlSpBackend implements Backend {
     const { profile, assertion } = await verifyResponse(base64, envelope, record, inResponseTo, {
       entityId: this.entityId,
       acsUrl: this.acsUrl,
-      decryptionKeyPem: this.opts.encryption.keyPem,
+      decryptionKey: this.decryptionKey,
       clockSkewMs: skewMs,
     });
     const identity = identityFromAssertion(record.entityId, profile, assertion, req.log);

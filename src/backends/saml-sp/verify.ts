@@ -4,6 +4,7 @@
  * covered (assertion.ts). Library failures become typed errors; the library's words are kept as
  * the logged reason.
  */
+import type { KeyObject } from 'node:crypto';
 import { SAML, ValidateInResponseTo, type Profile } from '@node-saml/node-saml';
 import {
   ExpiredMessageError,
@@ -21,7 +22,8 @@ import type { ResponseEnvelope } from './envelope.js';
 export interface ServiceProviderSide {
   entityId: string;
   acsUrl: string;
-  decryptionKeyPem: string;
+  /** Parsed once: parsing a PEM private key costs about as much as the RSA decryption itself. */
+  decryptionKey: KeyObject;
   clockSkewMs: number;
 }
 
@@ -55,7 +57,8 @@ export async function verifyResponse(
     callbackUrl: sp.acsUrl,
     audience: sp.entityId,
     idpCert: certs,
-    decryptionPvk: sp.decryptionKeyPem,
+    // node-saml passes it on to xml-encryption's privateDecrypt, which takes a KeyObject as well as PEM.
+    decryptionPvk: sp.decryptionKey as unknown as string,
     wantAuthnResponseSigned: envelope.signed,
     wantAssertionsSigned: !envelope.signed || envelope.assertionSigned,
     acceptedClockSkewMs: sp.clockSkewMs,
