@@ -80,4 +80,8 @@ export interface UpstreamInfo {
   hidden: boolean;
   /** Known but not reachable right now (e.g. OIDC discovery failed): listed, but not selectable. */
   unavailable?: boolean;
+  /** Further words discovery finds it by (mdui:Keywords, every language). */
+  keywords?: string[];
+  /** DNS domains of its users (mdui:DomainHint), so discovery finds it by domain or e-mail address. */
+  domainHints?: string[];
 }

@@ -7,7 +7,7 @@ import type { MdqSourceConfig, MetadataSourceConfig } from '../config/schema.js'
 import { MdqClient } from './mdq.js';
 import { isUrlSource, loadMetadataSource, trustedSigner, type LoadOptions, type SourceCache } from './source.js';
 import type { EntityRecord } from './types.js';
-import { isExpired } from './validity.js';
+import { isExpired, VALIDITY_SKEW_MS } from './validity.js';
 
 export type EntityIndexOptions = Pick<LoadOptions, 'fetch' | 'log' | 'largeDocumentBytes' | 'xmlsec'>;
 
@@ -38,6 +38,9 @@ export class EntityIndex {
   private readonly resolved = new Map<string, EntityRecord>();
   private readonly timers = new Set<NodeJS.Timeout>();
   private running = false;
+  private version = 0;
+  /** When (epoch ms, skew included) the first entity all() lists stops being valid. */
+  private nextExpiry = Infinity;
 
   private constructor(
     private readonly sources: MetadataSourceConfig[],
@@ -89,6 +92,16 @@ export class EntityIndex {
   all(): EntityRecord[] {
     const now = new Date();
     return [...this.byId.values()].filter((r) => !isExpired(r.validUntil, now));
+  }
+
+  /**
+   * Changes whenever all() may answer differently: a load, a refresh, added records, or an
+   * entity's validUntil passing. Cheap, so callers can ask it on every request and rebuild what
+   * they derive from the entities (lists, search indexes) only when it changed.
+   */
+  generation(now = Date.now()): number {
+    if (now > this.nextExpiry) this.changed(now);
+    return this.version;
   }
 
   idps(): EntityRecord[] {
@@ -181,5 +194,16 @@ export class EntityIndex {
       }
     }
     this.byId = byId;
+    this.changed(Date.now());
+  }
+
+  private changed(now: number): void {
+    this.version++;
+    let next = Infinity;
+    for (const record of this.byId.values()) {
+      const until = record.validUntil ? record.validUntil.getTime() + VALIDITY_SKEW_MS : Infinity;
+      if (until >= now && until < next) next = until;
+    }
+    this.nextExpiry = next;
   }
 }

@@ -3,11 +3,13 @@
  * at a time is held as a small element tree, so an aggregate of 100 MB never becomes a DOM.
  * The caller decides what to trust: hand this only a verified document (or a trusted local file).
  */
+import { isIP } from 'node:net';
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { InvalidMetadataError } from '../core/errors.js';
 import { pemFromBase64 } from '../crypto/keys.js';
 import { NS, SAML2_PROTOCOL } from './namespaces.js';
 import type {
+  DiscoHints,
   Endpoint,
   EntityKey,
   EntityRecord,
@@ -247,7 +249,31 @@ function idpRole(role: Element, entityScopes: Scope[]): IdpRole {
   };
   const errorUrl = role.attrs.errorURL?.trim();
   if (errorUrl) idp.errorUrl = errorUrl;
+  const hints = discoHints(child(extensions, NS.mdui, 'DiscoHints'));
+  if (hints) idp.discoHints = hints;
   return idp;
+}
+
+/** mdui:DiscoHints; a value that is not a DNS name, a CIDR block or a geo: URI is left out. */
+function discoHints(el: Element | undefined): DiscoHints | undefined {
+  if (!el) return undefined;
+  const hints: DiscoHints = {
+    domainHints: [...new Set(texts(children(el, NS.mdui, 'DomainHint')).map((d) => d.toLowerCase().replace(/\.$/, '')).filter(isDnsName))],
+    ipHints: texts(children(el, NS.mdui, 'IPHint')).filter(isCidr),
+    geolocationHints: texts(children(el, NS.mdui, 'GeolocationHint')).filter((g) => /^geo:[-+]?\d/i.test(g)),
+  };
+  return hints.domainHints.length + hints.ipHints.length + hints.geolocationHints.length > 0 ? hints : undefined;
+}
+
+/** A DNS name, in ASCII or in Unicode (IDN) form, of at least two labels. */
+function isDnsName(name: string): boolean {
+  return name.length <= 253 && /^(?:[\p{L}\p{N}](?:[\p{L}\p{N}-]{0,61}[\p{L}\p{N}])?\.)+[\p{L}\p{N}-]{2,63}$/u.test(name);
+}
+
+function isCidr(value: string): boolean {
+  const [address = '', prefix, extra] = value.split('/');
+  const version = isIP(address);
+  return version !== 0 && extra === undefined && prefix !== undefined && /^\d{1,3}$/.test(prefix) && Number(prefix) <= (version === 4 ? 32 : 128);
 }
 
 function spRole(role: Element): SpRole {
@@ -370,7 +396,19 @@ function uiInfo(ui: Element | undefined): UiInfo {
     }),
     informationUrl: localized(children(ui, NS.mdui, 'InformationURL')),
     privacyStatementUrl: localized(children(ui, NS.mdui, 'PrivacyStatementURL')),
+    ...keywords(children(ui, NS.mdui, 'Keywords')),
   };
+}
+
+/** mdui:Keywords: space-separated per language, "+" standing for a space inside one keyword. */
+function keywords(elements: Element[]): Pick<UiInfo, 'keywords'> {
+  const result: Record<string, string[]> = {};
+  for (const e of elements) {
+    const words = e.text.split(/\s+/).map((w) => w.replace(/\+/g, ' ').trim()).filter((w) => w !== '');
+    const lang = e.attrs[XML_LANG]?.trim() ?? '';
+    if (words.length > 0) result[lang] = [...(result[lang] ?? []), ...words];
+  }
+  return Object.keys(result).length > 0 ? { keywords: result } : {};
 }
 
 /** SAML metadata §2.4.4.1: isDefault="true", else the first not marked "false", else the first. */

@@ -35,6 +35,8 @@ export function upstreamFromEntity(record: EntityRecord, backend: string, hidden
         : { '': record.entityId };
   const logo = ui.logos.find((l) => /^(https:\/\/|data:image\/)/i.test(l.url))?.url;
   const hidden = hiddenByConfig || (record.entityAttributes[ENTITY_ATTRIBUTE.category] ?? []).includes(HIDE_FROM_DISCOVERY);
+  const keywords = Object.values(ui.keywords ?? {}).flat();
+  const domainHints = record.idp.discoHints?.domainHints ?? [];
   return {
     id: record.entityId,
     backend,
@@ -43,6 +45,8 @@ export function upstreamFromEntity(record: EntityRecord, backend: string, hidden
     displayName,
     ...(logo ? { logo } : {}),
     hidden,
+    ...(keywords.length > 0 ? { keywords } : {}),
+    ...(domainHints.length > 0 ? { domainHints } : {}),
     scopes: record.idp.scopes,
     ...(record.registrationAuthority ? { registrationAuthority: record.registrationAuthority } : {}),
     entityAttributes: record.entityAttributes,

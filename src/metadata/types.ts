@@ -31,6 +31,18 @@ export interface UiInfo {
   logos: { url: string; width?: number; height?: number; lang?: string }[];
   informationUrl: Localized;
   privacyStatementUrl: Localized;
+  /** mdui:Keywords per language (a "+" inside a keyword stands for a space); absent when none are published. */
+  keywords?: Record<string, string[]>;
+}
+
+/** mdui:DiscoHints of an IdP: who its users are, for discovery suggestions and search. */
+export interface DiscoHints {
+  /** mdui:DomainHint: DNS names (lower case, no trailing dot) of the organisation's users. */
+  domainHints: string[];
+  /** mdui:IPHint: address blocks in CIDR notation. */
+  ipHints: string[];
+  /** mdui:GeolocationHint: geo: URIs (RFC 5870). */
+  geolocationHints: string[];
 }
 
 export interface RequestedAttribute {
@@ -48,6 +60,8 @@ export interface IdpRole {
   scopes: Scope[];
   ui: UiInfo;
   errorUrl?: string;
+  /** Present when the IdP publishes usable mdui:DiscoHints. */
+  discoHints?: DiscoHints;
 }
 
 export interface SpRole {

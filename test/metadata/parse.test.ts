@@ -143,6 +143,49 @@ t.test('roles need the SAML 2.0 protocol', async (t) => {
   t.notOk(record?.sp, 'expired role');
 });
 
+t.test('mdui:DiscoHints and mdui:Keywords, for discovery', async (t) => {
+  const xml = `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:mdui="urn:oasis:names:tc:SAML:metadata:ui" entityID="https://idp.uni-heidelberg.de/idp">
+    <md:IDPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol">
+      <md:Extensions>
+        <mdui:UIInfo>
+          <mdui:DisplayName xml:lang="de">Universität Heidelberg</mdui:DisplayName>
+          <mdui:Keywords xml:lang="de">Ruprecht-Karls-Universität  Physik Medizinische+Fakultät</mdui:Keywords>
+          <mdui:Keywords xml:lang="en">Heidelberg university</mdui:Keywords>
+          <mdui:Keywords xml:lang="fr"> </mdui:Keywords>
+        </mdui:UIInfo>
+        <mdui:DiscoHints>
+          <mdui:IPHint>129.206.0.0/16</mdui:IPHint>
+          <mdui:IPHint>2001:7c0:2000::/40</mdui:IPHint>
+          <mdui:IPHint>129.206.0.0/33</mdui:IPHint>
+          <mdui:IPHint>not an address</mdui:IPHint>
+          <mdui:DomainHint> Uni-Heidelberg.DE. </mdui:DomainHint>
+          <mdui:DomainHint>urz.uni-heidelberg.de</mdui:DomainHint>
+          <mdui:DomainHint>uni-heidelberg.de</mdui:DomainHint>
+          <mdui:DomainHint>münchen.de</mdui:DomainHint>
+          <mdui:DomainHint>localhost</mdui:DomainHint>
+          <mdui:DomainHint>not a domain</mdui:DomainHint>
+          <mdui:GeolocationHint>geo:49.41,8.71</mdui:GeolocationHint>
+          <mdui:GeolocationHint>Heidelberg</mdui:GeolocationHint>
+        </mdui:DiscoHints>
+      </md:Extensions>
+    </md:IDPSSODescriptor>
+  </md:EntityDescriptor>`;
+  const [record] = parseMetadata(xml, 'hints').records;
+  t.same(record?.idp?.discoHints, {
+    domainHints: ['uni-heidelberg.de', 'urz.uni-heidelberg.de', 'münchen.de'],
+    ipHints: ['129.206.0.0/16', '2001:7c0:2000::/40'],
+    geolocationHints: ['geo:49.41,8.71'],
+  }, 'lower case, without trailing dot or duplicates; what is no DNS name, CIDR block or geo: URI is left out');
+  t.same(record?.idp?.ui.keywords, {
+    de: ['Ruprecht-Karls-Universität', 'Physik', 'Medizinische Fakultät'],
+    en: ['Heidelberg', 'university'],
+  }, 'space-separated, "+" standing for a space; an empty element adds nothing');
+
+  const [plain] = parseMetadata(idpEntity({ certPem: entityKey.certPem, declareNs: true }), 'plain').records;
+  t.notOk(plain?.idp && 'discoHints' in plain.idp, 'no DiscoHints: no field');
+  t.notOk(plain?.idp && 'keywords' in plain.idp.ui, 'no Keywords: no field');
+});
+
 t.test('refuses DTDs: external entities and entity expansion', async (t) => {
   const xxe = `<?xml version="1.0"?>
 <!DOCTYPE md:EntityDescriptor [<!ENTITY xxe SYSTEM "file:///etc/passwd">]>
