@@ -70,9 +70,10 @@ export interface Frontend {
   /** Sends the successful answer for `request` to the service through the browser. */
   respond(request: AuthnRequest, identity: Identity, reply: FastifyReply): Promise<void>;
   /**
-   * Answers the service with an error (e.g. a SAML status) when that is safe, i.e. the request
-   * was verified and its return address comes from metadata. Returns false when it cannot, and the
-   * user is shown an error page instead.
+   * Offered every failure of a login the frontend owns. Answers the service with an error (a SAML
+   * status, an OAuth error) when its protocol has one for this failure and that is safe, i.e. the
+   * request was verified and its return address comes from metadata. Returns false when the user
+   * is to be shown the error page instead (it may still tell the service, e.g. a polling device).
    */
   respondError(request: AuthnRequest, error: FedgateError, reply: FastifyReply): Promise<boolean>;
   /** What the pipeline knows about the requesting service (its request was verified, so it exists). */
@@ -251,12 +252,10 @@ export class LoginFlow {
     this.observer.onLoginFinished(withoutId(login), { service, upstream, released, fromSession }, reply.request);
   }
 
-  /** Reports the failure, then answers the service with an error status when it can, else rethrows for the error page. */
+  /** Reports the failure, then lets the owning frontend answer the service; else rethrows for the error page. */
   private async fail(login: LoginRecord, err: unknown, reply: FastifyReply): Promise<void> {
     this.observer.onLoginFailed(withoutId(login), err, reply.request);
-    if (err instanceof FedgateError && err.samlStatus) {
-      if (await this.frontendFor(login.request).respondError(login.request, err, reply)) return;
-    }
+    if (err instanceof FedgateError && (await this.frontendFor(login.request).respondError(login.request, err, reply))) return;
     throw err;
   }
 

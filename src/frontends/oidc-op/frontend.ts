@@ -14,14 +14,16 @@ import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest }
 import Provider, { errors, type InteractionDetails } from 'oidc-provider';
 import type { Config } from '../../config/schema.js';
 import {
-  AssuranceTooLowError,
   ConfigError,
   type FedgateError,
+  LoginDeniedError,
   MalformedRequestError,
   NoAuthnContextError,
   NoPassiveError,
+  NoUpstreamAvailableError,
   UnknownLoginError,
   UnknownServiceProviderError,
+  UpstreamAuthnFailedError,
 } from '../../core/errors.js';
 import type { Frontend, LoginFlow } from '../../core/flow.js';
 import type { AuthnRequest, Identity } from '../../core/model.js';
@@ -108,11 +110,16 @@ function requestedClaimNames(claims: ClaimsRequest | undefined): string[] {
   return [...new Set([...Object.keys(claims?.userinfo ?? {}), ...Object.keys(claims?.id_token ?? {})])];
 }
 
-/** The OAuth error a relying party gets for a failed login (spec/oidc.md §2, assurance). */
-function oauthError(error: FedgateError): string {
+/**
+ * The OAuth error a relying party is sent for a failed login (spec/oidc.md §2), or undefined when
+ * the user is shown fedgate's page instead: advice only fedgate can give (assurance, identifiers)
+ * or trouble the user may retry (an unreachable upstream, an expired login).
+ */
+function oauthError(error: FedgateError): string | undefined {
   if (error instanceof NoPassiveError) return 'login_required';
-  if (error instanceof NoAuthnContextError || error instanceof AssuranceTooLowError) return 'unmet_authentication_requirements';
-  return 'access_denied';
+  if (error instanceof NoAuthnContextError) return 'unmet_authentication_requirements';
+  if (error instanceof UpstreamAuthnFailedError || error instanceof LoginDeniedError || error instanceof NoUpstreamAvailableError) return 'access_denied';
+  return undefined;
 }
 
 function epochSeconds(instant: string): number | undefined {
@@ -320,9 +327,26 @@ export class OidcOpFrontend implements Frontend {
   async respondError(request: AuthnRequest, error: FedgateError, reply: FastifyReply): Promise<boolean> {
     const state = stateOf(request);
     if (!state) return false;
+    const deviceCode = (await this.provider.Interaction.find(state.uid))?.deviceCode;
+    if (deviceCode) {
+      // A device shows no page: its polling ends in access_denied now, and the user reads why on fedgate's page.
+      await this.denyDevice(deviceCode, error);
+      return false;
+    }
+    const oauth = oauthError(error);
+    if (!oauth) return false;
     // oidc-provider sends it to the redirect_uri it verified, with state and iss.
-    await this.finishLater(state.uid, { kind: 'error', error: oauthError(error), description: error.userMessage }, reply);
+    await this.finishLater(state.uid, { kind: 'error', error: oauth, description: error.userMessage }, reply);
     return true;
+  }
+
+  /** Refuses a device authorization still waiting for its login (RFC 8628 §3.5 access_denied). */
+  private async denyDevice(deviceCodeId: string, error: FedgateError): Promise<void> {
+    const code = await this.provider.DeviceCode.find(deviceCodeId, { ignoreSessionBinding: true });
+    if (!code || code.accountId || code.error) return;
+    // error_description is ASCII only (RFC 6749 §5.2); the user's message is on the page.
+    Object.assign(code, { error: 'access_denied', errorDescription: `the login was refused (${error.code})` });
+    await code.save();
   }
 
   service(request: AuthnRequest): ServiceRegistration {

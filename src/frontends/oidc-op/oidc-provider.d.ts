@@ -53,6 +53,12 @@ declare module 'oidc-provider' {
     save(): Promise<string>;
   }
 
+  /** A device authorization (RFC 8628) as stored: approved (accountId) or refused (error), or neither yet. */
+  export interface DeviceCodeInstance extends TokenInstance {
+    error?: string;
+    errorDescription?: string;
+  }
+
   export interface GrantInstance {
     jti?: string;
     accountId?: string;
@@ -180,6 +186,13 @@ declare module 'oidc-provider' {
       find(id: string): Promise<ClientInstance | undefined>;
       /** This provider's own client class: its methods may be wrapped without touching other providers. */
       prototype: ClientInstance & { compareClientSecret(actual: string): boolean | Promise<boolean> };
+    };
+    readonly Interaction: {
+      /** `deviceCode`: the device code an interaction of the device flow logs in. */
+      find(uid: string): Promise<{ uid: string; deviceCode?: string } | undefined>;
+    };
+    readonly DeviceCode: {
+      find(id: string, options?: { ignoreExpiration?: boolean; ignoreSessionBinding?: boolean }): Promise<DeviceCodeInstance | undefined>;
     };
     readonly AccessToken: {
       new (init: { accountId: string; client: ClientInstance; grantId: string; gty: string; scope: string }): TokenInstance;

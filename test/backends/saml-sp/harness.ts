@@ -25,7 +25,7 @@ import { testLoginFlow } from '../../helpers/flow.js';
 import { freePort } from '../../helpers/ports.js';
 import { startSamlIdpPeer, type SamlIdpPeer, type SamlIdpPeerOptions } from '../../helpers/saml-idp-peer.js';
 
-/** The downstream double: what the flow asked the frontend to answer. */
+/** The downstream double: what the flow asked the frontend to answer; like the SAML frontend, it answers errors that have a SAML status. */
 export class RecordingFrontend implements Frontend {
   readonly name = 'test';
   readonly responses: { request: AuthnRequest; identity: Identity }[] = [];
@@ -38,6 +38,7 @@ export class RecordingFrontend implements Frontend {
 
   async respondError(request: AuthnRequest, error: FedgateError, reply: import('fastify').FastifyReply): Promise<boolean> {
     this.errors.push({ request, error });
+    if (!error.samlStatus) return false;
     await reply.status(200).type('application/json').send({ samlStatus: error.samlStatus, code: error.code });
     return true;
   }

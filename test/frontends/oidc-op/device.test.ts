@@ -7,11 +7,12 @@ import * as oidc from 'openid-client';
 import t from 'tap';
 import { Browser, type Page } from '../../helpers/browser.js';
 import { REDIS_URL } from '../../helpers/fedgate.js';
-import { rpClient } from '../../helpers/oidc-rp.js';
+import { authorize, rpClient } from '../../helpers/oidc-rp.js';
 import { ENTITLEMENTS, defaultClients, redisSkip, setup } from './harness.js';
 
 const GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 const INTERVAL = 1;
+const CLI = { clientId: 'cli', name: 'Analysis CLI', grantTypes: [GRANT, 'refresh_token'], scopes: ['openid', 'email', 'eduperson_entitlement', 'offline_access'] };
 
 /** One raw poll of the token endpoint: the OAuth error, or undefined when tokens came. */
 async function poll(config: oidc.Configuration, deviceCode: string): Promise<string | undefined> {
@@ -33,10 +34,7 @@ async function enterCode(browser: Browser, device: oidc.DeviceAuthorizationRespo
 function run(name: string, store: () => Record<string, unknown>, skip: string | false) {
   t.test(`device authorization (${name} store)`, { skip }, async (t) => {
     const { issuer, idp } = await setup(t, store(), (rp) => ({
-      clients: [
-        ...defaultClients(rp),
-        { clientId: 'cli', name: 'Analysis CLI', grantTypes: [GRANT, 'refresh_token'], scopes: ['openid', 'email', 'eduperson_entitlement', 'offline_access'] },
-      ],
+      clients: [...defaultClients(rp), CLI],
       deviceFlow: { interval: INTERVAL },
       ttl: { DeviceCode: 3 },
     }));
@@ -106,3 +104,32 @@ function run(name: string, store: () => Record<string, unknown>, skip: string | 
 
 run('memory', () => ({ type: 'memory' }), false);
 run('Redis', () => ({ type: 'redis', url: REDIS_URL, keyPrefix: `fedgate-oidc-device-${process.pid}-${Date.now()}:` }), redisSkip);
+
+t.test('a login the pipeline refuses with advice only fedgate can give (a page-only error)', async (t) => {
+  const { issuer, rp, client } = await setup(t, { type: 'memory' }, (rp) => ({ clients: [...defaultClients(rp), CLI], deviceFlow: { interval: INTERVAL } }), {
+    pipeline: [
+      { filter: 'community-id' },
+      // The upstream's password login is LoA Substantial at most: both clients' logins fall short.
+      { filter: 'assurance', minimum: { cli: { level: 'https://aai.egi.eu/LoA#High' }, rp: { level: 'https://aai.egi.eu/LoA#High' } } },
+      { filter: 'release-policy' },
+    ],
+  });
+
+  await t.test('device flow: the next poll gets access_denied, the user sees the advice page', async (t) => {
+    const cli = await rpClient(issuer, 'cli', undefined, 'none');
+    const device = await oidc.initiateDeviceAuthorization(cli, { scope: 'openid' });
+    const browser = new Browser();
+    const page = await browser.submit(await enterCode(browser, device), { confirm: 'yes' });
+    t.equal(page.status, 403, 'fedgate’s error page');
+    t.match(page.body, 'requires a login at level', 'with the advice');
+    t.equal(await poll(cli, device.device_code), 'access_denied', 'the device stops waiting at once');
+    t.equal(await poll(cli, device.device_code), 'invalid_grant', 'and the device code is spent');
+  });
+
+  await t.test('code flow: the user sees the advice page; nothing goes to the redirect_uri', async (t) => {
+    const login = await authorize(new Browser(), client, rp.redirectUri);
+    t.equal(login.page.status, 403);
+    t.match(login.page.body, 'requires a login at level');
+    t.equal(rp.hits.length, 0);
+  });
+});
