@@ -3,6 +3,7 @@
  * keys, store, metadata, the protocol ends, the flow between them, and the HTTP plumbing.
  * Tests build it too, so nothing here listens or reads process-wide state.
  */
+import { join } from 'node:path';
 import formbody from '@fastify/formbody';
 import cookie from '@fastify/cookie';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
@@ -37,6 +38,8 @@ export interface FedgateApp {
   app: FastifyInstance;
   /** One line on what was loaded, for the start-up message. */
   summary: string;
+  /** The metadata of upstream IdPs and downstream SPs, refreshing on their timers until the app closes. */
+  metadata: { idps: EntityIndex; sps: EntityIndex };
 }
 
 /** The parties of every login as the configuration defines them; `fedgate explain` loads them the same way. */
@@ -58,9 +61,9 @@ export async function loadParties(config: Config, deps: { log: FastifyBaseLogger
   const encryption = await loadOrCreateKeyPair(config.dataDir, 'encryption', `${new URL(config.server.baseUrl).host} encryption`, config.keys.encryption);
   const identifierSalt = config.secrets.identifierSalt ?? loadOrCreateSecret(config.dataDir, 'identifier-salt');
 
-  const metadataOptions = { log: deps.log };
-  const idps = await EntityIndex.load(config.backends.saml.enabled ? config.backends.saml.idps : [], metadataOptions);
-  const sps = await EntityIndex.load(config.frontends.saml.enabled ? config.frontends.saml.sps : [], metadataOptions);
+  const metadataOptions = { log: deps.log, backingDir: join(config.dataDir, 'metadata-backing') };
+  const idps = await EntityIndex.load(config.backends.saml.enabled ? config.backends.saml.idps : [], { ...metadataOptions, configKey: 'backends.saml.idps' });
+  const sps = await EntityIndex.load(config.frontends.saml.enabled ? config.frontends.saml.sps : [], { ...metadataOptions, configKey: 'frontends.saml.sps' });
 
   const backend = new SamlSpBackend({ config, signing, encryption, idps, store: deps.store });
   const frontend = new SamlIdpFrontend({ config, signing, sps, identifierSalt });
@@ -152,5 +155,5 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const summary =
     `${upstreamCount} upstream IdP${upstreamCount === 1 ? '' : 's'}, ${sps.sps().length} downstream SP${sps.sps().length === 1 ? '' : 's'}, ` +
     `${config.store.type} store${config.demo.enabled ? ', demo enabled' : ''}`;
-  return { app, summary };
+  return { app, summary, metadata: { idps, sps } };
 }

@@ -4,7 +4,7 @@
  */
 import { parseArgs } from 'node:util';
 import { DEFAULT_CONFIG_PATH, loadConfig } from './config/load.js';
-import { ConfigError, UsageError } from './core/errors.js';
+import { ConfigError, StartupError, UsageError } from './core/errors.js';
 
 const USAGE = `Usage: fedgate <command> [options]
 
@@ -121,6 +121,11 @@ export function run(argv: string[]): void {
       if (err instanceof UsageError || parseArgsError) {
         process.stderr.write(`fedgate: ${(err as Error).message}\n`);
         process.exitCode = 2;
+        return;
+      }
+      if (err instanceof StartupError) {
+        process.stderr.write(`fedgate: cannot start: ${err.message}\n`);
+        process.exitCode = 1;
         return;
       }
       process.stderr.write(`fedgate: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);

@@ -55,6 +55,9 @@ const sha256Fingerprint = z
   .transform((s) => s.replace(/:/g, '').toLowerCase())
   .pipe(z.string().regex(/^[0-9a-f]{64}$/, 'must be a SHA-256 fingerprint (64 hex digits, colons allowed)'));
 
+/** The default bound on fetching a metadata URL; `fedgate metadata check` uses it too. */
+export const METADATA_FETCH_TIMEOUT_SECONDS = 120;
+
 /**
  * Where SAML metadata comes from. A local file is trusted as placed by the operator (its
  * signature is still checked when `signingCert` or `fingerprint` is given); a URL must be signed.
@@ -78,7 +81,23 @@ const metadataSourceFields = {
     .int()
     .min(60)
     .default(3600)
-    .describe('How often a URL source is fetched again; the last verified copy stays in use when a refresh fails'),
+    .describe(
+      'How often a URL source is fetched again. A failed fetch keeps the last verified copy in use (until its validUntil); ' +
+        'each verified copy is also saved under <dataDir>/metadata-backing/, so a start while the URL is down begins from it',
+    ),
+  retrySeconds: z
+    .number()
+    .int()
+    .min(1)
+    .default(60)
+    .describe('After a failed fetch of a URL source (or a start from its backing copy), try again this soon (at most refreshSeconds)'),
+  timeoutSeconds: z
+    .number()
+    .int()
+    .min(1)
+    .max(3600)
+    .default(METADATA_FETCH_TIMEOUT_SECONDS)
+    .describe('Bound on one fetch of a URL source, download included; a fetch that takes longer fails like an unreachable URL'),
   maxValidityDays: z
     .number()
     .int()
@@ -159,6 +178,13 @@ const mdqIdentityProviderSource = z
       .default('entityID')
       .describe('Ask for entities by percent-encoded entityID or by the {sha1} form'),
     maxValidityDays: metadataSourceFields.maxValidityDays,
+    timeoutSeconds: z
+      .number()
+      .int()
+      .min(1)
+      .max(120)
+      .default(10)
+      .describe('Bound on one MDQ request, answer included: a login waiting for an entity fails with a clear page after it'),
     hidden: z.boolean().default(false).describe('Do not list these IdPs on the discovery page (still usable by hint)'),
   })
   .strict()
@@ -317,7 +343,7 @@ export const configSchema = z
     dataDir: z
       .string()
       .default('data')
-      .describe('Folder for generated keys and secrets (created on first start; never commit it)'),
+      .describe('Folder for generated keys and secrets and the backing copies of metadata URLs (created on first start; never commit it)'),
     logging: z
       .object({
         level: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
@@ -464,5 +490,7 @@ export type MetadataSourceConfig = {
   signingCert?: string;
   fingerprint?: string;
   refreshSeconds: number;
+  retrySeconds: number;
+  timeoutSeconds: number;
   maxValidityDays: number;
 };

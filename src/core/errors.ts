@@ -289,6 +289,17 @@ export class ConfigError extends Error {
   }
 }
 
+/**
+ * What the configuration names cannot be used right now (a metadata URL down with no usable
+ * backing copy, say): the process does not start. One line naming the configuration key; exit status 1.
+ */
+export class StartupError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'StartupError';
+  }
+}
+
 /** A command-line argument or input file the CLI cannot use; printed as one line, exit status 2. */
 export class UsageError extends Error {
   constructor(message: string) {

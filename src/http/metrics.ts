@@ -101,6 +101,31 @@ export class Metrics {
       },
     });
     new Gauge({
+      name: 'fedgate_metadata_stale',
+      help: '1 while the last fetch of a metadata source failed and an older copy (last good or backing copy) serves',
+      labelNames: ['role', 'source'] as const,
+      registers: [this.registry],
+      collect() {
+        this.reset();
+        for (const [role, index] of Object.entries(indexes)) {
+          for (const s of index.status()) this.set({ role, source: s.source }, s.stale ? 1 : 0);
+        }
+      },
+    });
+    new Counter({
+      name: 'fedgate_metadata_fetch_failures_total',
+      help: 'Failed fetches of a metadata source (at start-up and on refresh) since the process started',
+      labelNames: ['role', 'source'] as const,
+      registers: [this.registry],
+      collect() {
+        // The indexes count; a counter only grows, and reset + inc re-reads their running totals.
+        this.reset();
+        for (const [role, index] of Object.entries(indexes)) {
+          for (const s of index.status()) this.inc({ role, source: s.source }, s.failures);
+        }
+      },
+    });
+    new Gauge({
       name: 'fedgate_metadata_entities',
       help: 'Valid entities per metadata source',
       labelNames: ['role', 'source'] as const,

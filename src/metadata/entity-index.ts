@@ -1,20 +1,31 @@
 /**
  * All entities fedgate knows, from every configured metadata source, by entityID. A URL source is
  * refreshed in the background; its records are replaced only by a fully verified newer copy, so a
- * failed refresh keeps the last good one (until its entities' validUntil passes).
+ * failed refresh keeps the last good one (until its entities' validUntil passes), and the source
+ * is tried again sooner (retrySeconds) until it answers.
+ *
+ * Each verified download of a URL source is saved as its backing copy (when a folder for them is
+ * given). A start while the URL is down begins from that copy, verified again, and reports the
+ * source as stale; with no usable copy the start fails, naming the configuration key.
  */
 import type { MdqSourceConfig, MetadataSourceConfig } from '../config/schema.js';
+import { StartupError } from '../core/errors.js';
 import { MdqClient } from './mdq.js';
-import { isUrlSource, loadMetadataSource, trustedSigner, type LoadOptions, type SourceCache } from './source.js';
+import { backingFilePath, isUrlSource, loadBackingCopy, loadMetadataSource, trustedSigner, type LoadOptions, type SourceCache } from './source.js';
 import type { EntityRecord } from './types.js';
 import { isExpired, VALIDITY_SKEW_MS } from './validity.js';
 
-export type EntityIndexOptions = Pick<LoadOptions, 'fetch' | 'log' | 'largeDocumentBytes' | 'xmlsec'>;
+export interface EntityIndexOptions extends Pick<LoadOptions, 'fetch' | 'log' | 'largeDocumentBytes' | 'xmlsec'> {
+  /** Folder for the backing copies of URL sources; none are kept or read without it. */
+  backingDir?: string;
+  /** Configuration key of the source list (e.g. backends.saml.idps), to name a source in start-up errors. */
+  configKey?: string;
+}
 
 /** One configured source as readiness checks and metrics see it. */
 export interface SourceStatus {
   source: string;
-  /** When its last verified copy was loaded (a 304 on refresh counts); undefined when none was. */
+  /** When its copy in use was loaded (a 304 on refresh counts; for a backing copy, when it was saved); undefined when none was. */
   loadedAt?: Date;
   /** When its last entity stops being valid; undefined when some entity has no validUntil. */
   validUntil?: Date;
@@ -22,45 +33,76 @@ export interface SourceStatus {
   entities: number;
   /** No usable copy: never loaded, or every entity it had is past its validUntil (plus skew). */
   expired: boolean;
+  /** The last fetch failed: the copy in use is older than the source's. */
+  stale: boolean;
+  /** While stale: why the last fetch failed, and when. */
+  lastError?: string;
+  lastFailureAt?: Date;
+  /** Failed fetches since start-up. */
+  failures: number;
+  /** The copy in use was read from the backing copy on disk at start-up. */
+  fromBackingCopy: boolean;
 }
 
 /** Never refresh more often than this, whatever a document's cacheDuration says. */
 const MIN_CACHE_DURATION_MS = 60_000;
 
+/** What the index remembers about one configured file or URL source. */
+interface SourceState {
+  src: MetadataSourceConfig;
+  cache: SourceCache;
+  backingFile?: string;
+  loadedAt?: Date;
+  fromBackingCopy: boolean;
+  /** Consecutive failed fetches; 0 once one succeeds. */
+  failuresInARow: number;
+  failures: number;
+  lastError?: string;
+  lastFailureAt?: Date;
+  timer?: NodeJS.Timeout;
+  /** The refresh under way, shared by a timer and an explicit refresh(). */
+  refreshing?: Promise<void>;
+}
+
 export class EntityIndex {
   /** Records per source, in load order: on a duplicate entityID the earlier source wins. */
   private readonly bySource = new Map<string, EntityRecord[]>();
-  private readonly caches = new Map<MetadataSourceConfig, SourceCache>();
-  private readonly loadedAt = new Map<string, Date>();
+  private readonly states: SourceState[] = [];
   private byId = new Map<string, EntityRecord>();
   private readonly mdq: MdqClient[] = [];
   /** Entities found through MDQ, so later synchronous get() calls see them while they are valid. */
   private readonly resolved = new Map<string, EntityRecord>();
-  private readonly timers = new Set<NodeJS.Timeout>();
   private running = false;
   private version = 0;
   /** When (epoch ms, skew included) the first entity all() lists stops being valid. */
   private nextExpiry = Infinity;
 
-  private constructor(
-    private readonly sources: MetadataSourceConfig[],
-    private readonly opts: EntityIndexOptions,
-  ) {}
+  private constructor(private readonly opts: EntityIndexOptions) {}
 
-  /** Loads every source; any failure here is fatal (a start must not go ahead with missing trust). */
+  /**
+   * Loads every source. A file source that cannot be loaded, or a URL source that can be loaded
+   * neither from its URL nor from its backing copy, fails the start (StartupError): a start must
+   * not go ahead with missing trust.
+   */
   static async load(allSources: (MetadataSourceConfig | MdqSourceConfig)[], opts: EntityIndexOptions): Promise<EntityIndex> {
-    const sources = allSources.filter((s): s is MetadataSourceConfig => 'metadata' in s);
-    const index = new EntityIndex(sources, opts);
-    for (const src of allSources) {
-      if (!('mdq' in src)) continue;
-      const trusted = (await trustedSigner(src))!;
-      index.mdq.push(new MdqClient(src, { trusted, log: opts.log, ...(opts.fetch ? { fetch: opts.fetch } : {}) }));
-    }
-    for (const src of sources) {
-      const cache: SourceCache = {};
-      index.caches.set(src, cache);
-      index.bySource.set(src.metadata, await loadMetadataSource(src, { ...opts, cache }));
-      index.loadedAt.set(src.metadata, new Date());
+    const index = new EntityIndex(opts);
+    for (const [position, src] of allSources.entries()) {
+      const key = `${opts.configKey ?? 'sources'}[${position}]`;
+      if ('mdq' in src) {
+        const trusted = (await trustedSigner(src))!;
+        index.mdq.push(new MdqClient(src, { trusted, log: opts.log, ...(opts.fetch ? { fetch: opts.fetch } : {}) }));
+        continue;
+      }
+      const state: SourceState = {
+        src,
+        cache: {},
+        fromBackingCopy: false,
+        failuresInARow: 0,
+        failures: 0,
+        ...(opts.backingDir && isUrlSource(src) ? { backingFile: backingFilePath(opts.backingDir, src.metadata) } : {}),
+      };
+      index.states.push(state);
+      index.bySource.set(src.metadata, await index.firstLoad(state, `${key}.metadata`));
     }
     index.rebuild();
     return index;
@@ -112,21 +154,27 @@ export class EntityIndex {
     return this.all().filter((r) => r.sp);
   }
 
-  /** Every configured source (not addRecords ones) with its last good load. */
+  /** Every configured source (not addRecords ones) with its copy in use and its last fetch. */
   status(now = new Date()): SourceStatus[] {
-    return this.sources.map((src) => {
+    return this.states.map((state) => {
+      const { src, loadedAt } = state;
       const records = this.bySource.get(src.metadata) ?? [];
-      const loadedAt = this.loadedAt.get(src.metadata);
       const valid = records.filter((r) => !isExpired(r.validUntil, now)).length;
       const validUntil = records.every((r) => r.validUntil)
         ? records.reduce<Date | undefined>((max, r) => (max && max >= r.validUntil! ? max : r.validUntil), undefined)
         : undefined;
+      const stale = state.failuresInARow > 0;
       return {
         source: src.metadata,
         ...(loadedAt ? { loadedAt } : {}),
         ...(validUntil ? { validUntil } : {}),
         entities: valid,
         expired: !loadedAt || (records.length > 0 && valid === 0),
+        stale,
+        ...(stale && state.lastError ? { lastError: state.lastError } : {}),
+        ...(stale && state.lastFailureAt ? { lastFailureAt: state.lastFailureAt } : {}),
+        failures: state.failures,
+        fromBackingCopy: state.fromBackingCopy,
       };
     });
   }
@@ -139,52 +187,126 @@ export class EntityIndex {
 
   /** Loads every URL source again now; a failure keeps that source's last good records. */
   async refresh(): Promise<void> {
-    await Promise.all(this.sources.filter(isUrlSource).map((src) => this.refreshSource(src)));
+    await Promise.all(this.urlStates().map((state) => this.refreshSource(state)));
   }
 
-  /** Refreshes each URL source on its own timer, every refreshSeconds (sooner if its cacheDuration says so). */
+  /**
+   * Refreshes each URL source on its own timer: every refreshSeconds (sooner if its cacheDuration
+   * says so), and after a failure every retrySeconds until it answers again.
+   */
   startRefresh(): void {
     if (this.running) return;
     this.running = true;
-    for (const src of this.sources.filter(isUrlSource)) this.schedule(src);
+    for (const state of this.urlStates()) this.schedule(state);
   }
 
   stop(): void {
     this.running = false;
-    for (const timer of this.timers) clearTimeout(timer);
-    this.timers.clear();
+    for (const state of this.states) clearTimeout(state.timer);
   }
 
-  private schedule(src: MetadataSourceConfig): void {
-    const cacheDurationMs = this.caches.get(src)?.cacheDurationMs;
-    let delay = src.refreshSeconds * 1000;
-    if (cacheDurationMs !== undefined) delay = Math.min(delay, Math.max(cacheDurationMs, MIN_CACHE_DURATION_MS));
-    const timer = setTimeout(() => {
-      this.timers.delete(timer);
-      void this.refreshSource(src).then(() => {
-        if (this.running) this.schedule(src);
-      });
-    }, delay);
-    timer.unref();
-    this.timers.add(timer);
+  private urlStates(): SourceState[] {
+    return this.states.filter((state) => isUrlSource(state.src));
   }
 
-  private async refreshSource(src: MetadataSourceConfig): Promise<void> {
-    const cache = this.caches.get(src) ?? {};
-    this.caches.set(src, cache);
+  /** The records of a source at start-up: from its file or URL, else from its backing copy. */
+  private async firstLoad(state: SourceState, key: string): Promise<EntityRecord[]> {
+    const { src, backingFile } = state;
     try {
-      const records = await loadMetadataSource(src, { ...this.opts, cache });
+      const records = await loadMetadataSource(src, this.loadOptions(state));
+      state.loadedAt = new Date();
+      return records;
+    } catch (err) {
+      const reason = (err as Error).message;
+      if (!backingFile) throw new StartupError(`${key}: ${reason}`, { cause: err });
+      let copy;
+      try {
+        copy = await loadBackingCopy(src, backingFile, this.loadOptions(state));
+      } catch (backingErr) {
+        throw new StartupError(`${key}: ${reason}; no usable backing copy: ${(backingErr as Error).message}`, { cause: err });
+      }
+      this.failed(state, reason);
+      state.fromBackingCopy = true;
+      state.loadedAt = copy.savedAt;
+      if (copy.cacheDurationMs !== undefined) state.cache.cacheDurationMs = copy.cacheDurationMs;
+      this.opts.log.warn(
+        { source: src.metadata, key, reason, backingCopy: backingFile, savedAt: copy.savedAt.toISOString(), retryInSeconds: this.delayMs(state) / 1000 },
+        'metadata URL unavailable at start-up; using its backing copy until the URL answers again',
+      );
+      return copy.records;
+    }
+  }
+
+  private loadOptions(state: SourceState): LoadOptions {
+    const { fetch, log, largeDocumentBytes, xmlsec } = this.opts;
+    return {
+      log,
+      cache: state.cache,
+      ...(fetch ? { fetch } : {}),
+      ...(largeDocumentBytes === undefined ? {} : { largeDocumentBytes }),
+      ...(xmlsec ? { xmlsec } : {}),
+      ...(state.backingFile ? { backingFile: state.backingFile } : {}),
+    };
+  }
+
+  private failed(state: SourceState, reason: string): void {
+    state.failuresInARow++;
+    state.failures++;
+    state.lastError = reason;
+    state.lastFailureAt = new Date();
+  }
+
+  /** Until the next fetch: retrySeconds after a failure, otherwise refreshSeconds or the document's shorter cacheDuration. */
+  private delayMs(state: SourceState): number {
+    const { refreshSeconds, retrySeconds } = state.src;
+    if (state.failuresInARow > 0) return Math.min(retrySeconds, refreshSeconds) * 1000;
+    const cacheDurationMs = state.cache.cacheDurationMs;
+    const delay = refreshSeconds * 1000;
+    return cacheDurationMs === undefined ? delay : Math.min(delay, Math.max(cacheDurationMs, MIN_CACHE_DURATION_MS));
+  }
+
+  private schedule(state: SourceState): void {
+    clearTimeout(state.timer);
+    state.timer = setTimeout(() => void this.refreshSource(state), this.delayMs(state));
+    state.timer.unref();
+  }
+
+  private refreshSource(state: SourceState): Promise<void> {
+    state.refreshing ??= this.fetchAgain(state).finally(() => {
+      state.refreshing = undefined;
+      if (this.running) this.schedule(state);
+    });
+    return state.refreshing;
+  }
+
+  private async fetchAgain(state: SourceState): Promise<void> {
+    const { src } = state;
+    try {
+      const records = await loadMetadataSource(src, this.loadOptions(state));
+      if (state.failuresInARow > 0) {
+        this.opts.log.info({ source: src.metadata, failedAttempts: state.failuresInARow }, 'metadata source answers again');
+      }
+      state.failuresInARow = 0;
+      state.fromBackingCopy = false;
+      state.loadedAt = new Date();
       this.bySource.set(src.metadata, records);
-      this.loadedAt.set(src.metadata, new Date());
       this.rebuild();
     } catch (err) {
+      this.failed(state, (err as Error).message);
+      const kept = this.status().find((s) => s.source === src.metadata);
       this.opts.log.warn(
-        { source: src.metadata, err, keptEntities: this.bySource.get(src.metadata)?.length ?? 0 },
+        {
+          source: src.metadata,
+          err,
+          keptEntities: kept?.entities ?? 0,
+          keptValidUntil: kept?.validUntil?.toISOString(),
+          failedAttempts: state.failuresInARow,
+          retryInSeconds: this.delayMs(state) / 1000,
+        },
         'metadata refresh failed; keeping the last good copy',
       );
     }
   }
-
 
   private rebuild(): void {
     const byId = new Map<string, EntityRecord>();

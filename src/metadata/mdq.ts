@@ -6,7 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { MdqSourceConfig } from '../config/schema.js';
 import { InvalidMetadataError, MetadataUnavailableError } from '../core/errors.js';
-import type { MetadataLog } from './source.js';
+import { fetchFailure, readLimited, type MetadataLog } from './source.js';
 import type { EntityRecord } from './types.js';
 import { isExpired } from './validity.js';
 import { parseVerifiedDocument } from './verified-document.js';
@@ -18,7 +18,6 @@ const DEFAULT_TTL_MS = 3600_000;
 /** Entities not found are asked for again after at most this long. */
 const NEGATIVE_TTL_MS = 5 * 60_000;
 const MAX_RESPONSE_BYTES = 5 * 1024 * 1024;
-const FETCH_TIMEOUT_MS = 10_000;
 /** Look-ups are driven by request input (hints, Issuer): bounded so made-up entityIDs cannot grow it without end. */
 const MAX_CACHE_ENTRIES = 20_000;
 
@@ -51,7 +50,7 @@ export class MdqClient {
   private readonly now: () => Date;
 
   constructor(
-    readonly config: Pick<MdqSourceConfig, 'mdq' | 'identifier' | 'maxValidityDays'>,
+    readonly config: Pick<MdqSourceConfig, 'mdq' | 'identifier' | 'maxValidityDays' | 'timeoutSeconds'>,
     private readonly opts: MdqClientOptions,
   ) {
     this.now = opts.now ?? (() => new Date());
@@ -73,11 +72,13 @@ export class MdqClient {
     const url = mdqUrl(this.config.mdq, entityId, this.config.identifier);
     const headers: Record<string, string> = { accept: MDQ_MEDIA_TYPE, 'accept-encoding': 'gzip' };
     if (cached?.record && cached.etag) headers['if-none-match'] = cached.etag;
+    const { timeoutSeconds } = this.config;
     let res: Response;
     try {
-      res = await (this.opts.fetch ?? fetch)(url, { headers, redirect: 'follow', signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+      // The signal bounds the whole exchange, the body included (readLimited below).
+      res = await (this.opts.fetch ?? fetch)(url, { headers, redirect: 'follow', signal: AbortSignal.timeout(timeoutSeconds * 1000) });
     } catch (err) {
-      return this.stale(entityId, cached, new MetadataUnavailableError(`MDQ lookup ${url} failed: ${(err as Error).message}`, { cause: err }));
+      return this.stale(entityId, cached, new MetadataUnavailableError(`MDQ lookup ${url} failed: ${fetchFailure(err, timeoutSeconds)}`, { cause: err }));
     }
     const now = this.now();
     const maxAgeMs = maxAge(res.headers.get('cache-control'));
@@ -95,8 +96,13 @@ export class MdqClient {
       await res.body?.cancel();
       return this.stale(entityId, cached, new MetadataUnavailableError(`MDQ lookup ${url} answered HTTP ${res.status}`));
     }
-    const bytes = Buffer.from(await res.arrayBuffer());
-    if (bytes.length > MAX_RESPONSE_BYTES) throw new InvalidMetadataError(`MDQ response ${url} is larger than ${MAX_RESPONSE_BYTES} bytes`);
+    let bytes: Buffer;
+    try {
+      bytes = await readLimited(res, `MDQ response ${url}`, MAX_RESPONSE_BYTES, timeoutSeconds);
+    } catch (err) {
+      if (err instanceof MetadataUnavailableError) return this.stale(entityId, cached, err);
+      throw err;
+    }
     const parsed = await parseVerifiedDocument(bytes, this.opts.trusted, this.config.mdq, { now });
     // One entity answers as an EntityDescriptor document element, never wrapped (draft-young-md-query-saml).
     const record = parsed.records[0];

@@ -2,9 +2,15 @@
  * One configured metadata source (file or http(s) URL) → verified EntityRecords. A signature is
  * checked whenever the source names a signing certificate or fingerprint (always, for URLs), and
  * only the signed bytes are parsed.
+ *
+ * The bytes of every verified download of a URL source can be kept on disk as its backing copy
+ * (as Shibboleth's backingFilePath does), so a start while the URL is down begins from the last
+ * verified copy; that copy is verified again, with the pinned key and its validUntil, when read.
  */
-import { readFile, stat } from 'node:fs/promises';
-import type { MetadataSourceConfig } from '../config/schema.js';
+import { createHash } from 'node:crypto';
+import { mkdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { METADATA_FETCH_TIMEOUT_SECONDS, type MetadataSourceConfig } from '../config/schema.js';
 import { InvalidMetadataError, MetadataUnavailableError } from '../core/errors.js';
 import { parseMetadata } from './parse.js';
 import type { EntityRecord } from './types.js';
@@ -41,10 +47,11 @@ export interface LoadOptions {
   xmlsec?: XmlsecOptions;
   /** Told as a download proceeds (total from Content-Length, when sent). */
   onProgress?: (received: number, total: number | undefined) => void;
+  /** Where a URL source's verified document is saved after each download (see backingFilePath). */
+  backingFile?: string;
 }
 
 export const MAX_METADATA_BYTES = 100 * 1024 * 1024;
-const FETCH_TIMEOUT_MS = 120_000;
 /** A signed document expiring sooner than this is logged as a warning: its publisher may be stuck. */
 const EXPIRY_WARNING_MS = 24 * 3600_000;
 
@@ -54,48 +61,99 @@ export function isUrlSource(src: Pick<MetadataSourceConfig, 'metadata'>): boolea
 
 export async function loadMetadataSource(src: MetadataSourceConfig, opts: LoadOptions): Promise<EntityRecord[]> {
   const cache = opts.cache ?? {};
-  const now = opts.now ?? new Date();
   const fetched = await readSource(src, opts, cache);
   if (fetched === 'not-modified') {
     opts.log.info({ source: src.metadata }, 'metadata not modified since the last load');
+    // The copy on disk is as current as the one in memory: its age is what /healthz and metrics report after a restart.
+    if (opts.backingFile) await utimes(opts.backingFile, new Date(), new Date()).catch(() => undefined);
     return cache.records!;
   }
 
+  const parsed = await verifyDocument(src, fetched.bytes, opts);
+  cache.etag = fetched.etag;
+  cache.lastModified = fetched.lastModified;
+  cache.records = parsed.records;
+  cache.cacheDurationMs = parsed.cacheDurationMs;
+  if (opts.backingFile && isUrlSource(src)) await saveBackingCopy(opts.backingFile, fetched.bytes, src, opts.log);
+  opts.log.info(
+    { source: src.metadata, entities: parsed.records.length, validUntil: parsed.validUntil?.toISOString(), signed: parsed.signed },
+    'metadata loaded',
+  );
+  return parsed.records;
+}
+
+/** The backing copy of a URL source in `dir`: one file per URL, named after its SHA-256. */
+export function backingFilePath(dir: string, url: string): string {
+  return join(dir, `${createHash('sha256').update(url).digest('hex')}.xml`);
+}
+
+export interface BackingCopy {
+  records: EntityRecord[];
+  /** When the copy was last known current (its download, or a later 304). */
+  savedAt: Date;
+  cacheDurationMs?: number;
+}
+
+/** The backing copy at `path`, verified as a download would be (pinned key, validUntil); throws when there is none usable. */
+export async function loadBackingCopy(src: MetadataSourceConfig, path: string, opts: Omit<LoadOptions, 'cache' | 'backingFile'>): Promise<BackingCopy> {
+  let bytes: Buffer;
+  let savedAt: Date;
+  try {
+    [bytes, savedAt] = await Promise.all([readFile(path), stat(path).then((s) => s.mtime)]);
+  } catch (err) {
+    const missing = (err as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new MetadataUnavailableError(missing ? `no backing copy was saved yet (${path})` : `cannot read the backing copy ${path}: ${(err as Error).message}`, { cause: err });
+  }
+  const parsed = await verifyDocument(src, bytes, opts);
+  opts.log.info(
+    { source: src.metadata, backingCopy: path, savedAt: savedAt.toISOString(), entities: parsed.records.length, validUntil: parsed.validUntil?.toISOString() },
+    'metadata loaded from its backing copy',
+  );
+  return { records: parsed.records, savedAt, ...(parsed.cacheDurationMs === undefined ? {} : { cacheDurationMs: parsed.cacheDurationMs }) };
+}
+
+/** Written next to its final name and renamed, so a crash never leaves half a document behind. */
+async function saveBackingCopy(path: string, bytes: Buffer, src: MetadataSourceConfig, log: MetadataLog): Promise<void> {
+  const partial = `${path}.${process.pid}.partial`;
+  try {
+    await mkdir(join(path, '..'), { recursive: true });
+    await writeFile(partial, bytes);
+    await rename(partial, path);
+  } catch (err) {
+    // Serving goes on without it; only a later start while the URL is down would miss it.
+    log.warn({ source: src.metadata, backingCopy: path, err }, 'cannot save the backing copy of metadata');
+  }
+}
+
+/** Parses `bytes` of `src`, verifying signature and validity when the source names a signer. */
+async function verifyDocument(src: MetadataSourceConfig, bytes: Buffer, opts: Pick<LoadOptions, 'log' | 'now' | 'largeDocumentBytes' | 'xmlsec'>) {
+  const now = opts.now ?? new Date();
   const trusted = await trustedSigner(src);
   const onSkip = (reason: string, entityId?: string) => opts.log.warn({ source: src.metadata, entityId }, `metadata entity left out: ${reason}`);
   const parsed = trusted
-    ? await parseVerifiedDocument(fetched.bytes, trusted, src.metadata, {
+    ? await parseVerifiedDocument(bytes, trusted, src.metadata, {
         now,
         onSkip,
         ...(opts.largeDocumentBytes === undefined ? {} : { largeDocumentBytes: opts.largeDocumentBytes }),
         ...(opts.xmlsec ? { xmlsec: opts.xmlsec } : {}),
       })
-    : parseMetadata(decodeUtf8(fetched.bytes, src.metadata), src.metadata, { now, onSkip });
+    : parseMetadata(decodeUtf8(bytes, src.metadata), src.metadata, { now, onSkip });
   if (trusted) {
     checkValidity(parsed.validUntil, src.maxValidityDays, now);
     if (parsed.validUntil!.getTime() - now.getTime() < EXPIRY_WARNING_MS) {
       opts.log.warn({ source: src.metadata, validUntil: parsed.validUntil!.toISOString() }, 'metadata expires within 24 hours');
     }
   }
-
-  cache.etag = fetched.etag;
-  cache.lastModified = fetched.lastModified;
-  cache.records = parsed.records;
-  cache.cacheDurationMs = parsed.cacheDurationMs;
-  opts.log.info(
-    { source: src.metadata, entities: parsed.records.length, validUntil: parsed.validUntil?.toISOString(), signed: !!trusted },
-    'metadata loaded',
-  );
-  return parsed.records;
+  return { ...parsed, signed: !!trusted };
 }
 
 /** The document of a file or URL source, as bytes; 'not-modified' when the cache's copy is still current. */
 export async function readSource(
-  src: Pick<MetadataSourceConfig, 'metadata'>,
+  src: Pick<MetadataSourceConfig, 'metadata'> & Partial<Pick<MetadataSourceConfig, 'timeoutSeconds'>>,
   opts: Pick<LoadOptions, 'fetch' | 'onProgress'>,
   cache: SourceCache = {},
 ): Promise<Fetched | 'not-modified'> {
-  return isUrlSource(src) ? fetchDocument(src.metadata, opts, cache) : readDocument(src.metadata);
+  return isUrlSource(src) ? fetchDocument(src.metadata, src.timeoutSeconds ?? METADATA_FETCH_TIMEOUT_SECONDS, opts, cache) : readDocument(src.metadata);
 }
 
 export async function trustedSigner(src: Pick<MetadataSourceConfig, 'signingCert' | 'fingerprint'>): Promise<TrustedSigner | undefined> {
@@ -127,7 +185,7 @@ async function readDocument(path: string): Promise<Fetched> {
   }
 }
 
-async function fetchDocument(url: string, opts: Pick<LoadOptions, 'fetch' | 'onProgress'>, cache: SourceCache): Promise<Fetched | 'not-modified'> {
+async function fetchDocument(url: string, timeoutSeconds: number, opts: Pick<LoadOptions, 'fetch' | 'onProgress'>, cache: SourceCache): Promise<Fetched | 'not-modified'> {
   const fetchFn = opts.fetch ?? fetch;
   const headers: Record<string, string> = {
     accept: 'application/samlmetadata+xml, application/xml;q=0.9, text/xml;q=0.8',
@@ -138,9 +196,10 @@ async function fetchDocument(url: string, opts: Pick<LoadOptions, 'fetch' | 'onP
   }
   let res: Response;
   try {
-    res = await fetchFn(url, { headers, redirect: 'follow', signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+    // The signal bounds the download as well as the answer's headers.
+    res = await fetchFn(url, { headers, redirect: 'follow', signal: AbortSignal.timeout(timeoutSeconds * 1000) });
   } catch (err) {
-    throw new MetadataUnavailableError(`cannot fetch ${url}: ${(err as Error).message}`, { cause: err });
+    throw new MetadataUnavailableError(`cannot fetch ${url}: ${fetchFailure(err, timeoutSeconds)}`, { cause: err });
   }
   if (res.status === 304 && cache.records) {
     await res.body?.cancel();
@@ -150,7 +209,7 @@ async function fetchDocument(url: string, opts: Pick<LoadOptions, 'fetch' | 'onP
     await res.body?.cancel();
     throw new MetadataUnavailableError(`fetching ${url} answered HTTP ${res.status}`);
   }
-  const result: Fetched = { bytes: await readLimited(res, url, opts.onProgress) };
+  const result: Fetched = { bytes: await readLimited(res, url, MAX_METADATA_BYTES, timeoutSeconds, opts.onProgress) };
   const etag = res.headers.get('etag');
   const lastModified = res.headers.get('last-modified');
   if (etag) result.etag = etag;
@@ -158,12 +217,28 @@ async function fetchDocument(url: string, opts: Pick<LoadOptions, 'fetch' | 'onP
   return result;
 }
 
-/** The body, refused as soon as it grows past the limit (decompressed size counts). */
-async function readLimited(res: Response, url: string, onProgress: LoadOptions['onProgress']): Promise<Buffer> {
-  const tooLarge = () => new InvalidMetadataError(`${url}: larger than ${MAX_METADATA_BYTES} bytes`);
+/** Why a fetch failed, in words: a timeout says which bound it hit, a network error its code. */
+export function fetchFailure(err: unknown, timeoutSeconds: number): string {
+  if (err instanceof DOMException && err.name === 'TimeoutError') return `no complete answer within ${timeoutSeconds} s`;
+  const cause = (err as { cause?: { code?: unknown; message?: unknown } }).cause;
+  return String(cause?.code ?? cause?.message ?? (err as Error).message);
+}
+
+/**
+ * The body of a fetch made with a timeout signal, refused as soon as it grows past `limit`
+ * (decompressed size counts); a stalled or broken download is a MetadataUnavailableError.
+ */
+export async function readLimited(
+  res: Response,
+  url: string,
+  limit: number,
+  timeoutSeconds: number,
+  onProgress?: LoadOptions['onProgress'],
+): Promise<Buffer> {
+  const tooLarge = () => new InvalidMetadataError(`${url}: larger than ${limit} bytes`);
   const length = Number(res.headers.get('content-length') ?? NaN);
   const total = Number.isFinite(length) ? length : undefined;
-  if ((total ?? 0) > MAX_METADATA_BYTES) {
+  if ((total ?? 0) > limit) {
     await res.body?.cancel();
     throw tooLarge();
   }
@@ -176,7 +251,7 @@ async function readLimited(res: Response, url: string, onProgress: LoadOptions['
       const { done, value } = await reader.read();
       if (done) break;
       size += value.byteLength;
-      if (size > MAX_METADATA_BYTES) {
+      if (size > limit) {
         await reader.cancel();
         throw tooLarge();
       }
@@ -185,7 +260,7 @@ async function readLimited(res: Response, url: string, onProgress: LoadOptions['
     }
   } catch (err) {
     if (err instanceof InvalidMetadataError) throw err;
-    throw new MetadataUnavailableError(`reading ${url} failed: ${(err as Error).message}`, { cause: err });
+    throw new MetadataUnavailableError(`reading ${url} failed: ${fetchFailure(err, timeoutSeconds)}`, { cause: err });
   }
   return Buffer.concat(chunks, size);
 }

@@ -1,17 +1,20 @@
 /**
  * The whole app through Redis outages: while Redis is away a login answers 503 with a page the
  * user understands, the process keeps serving, and the same fedgate recovers by itself once Redis
- * is back. Redis is a throwaway redis-server child without persistence, killed and restarted on its
- * port; one fedgate lives through every outage of this file.
+ * is back. A login in flight during an outage either completes once Redis is back or fails with a
+ * clear page; nothing half-written is accepted later. Redis is a throwaway redis-server child
+ * without persistence, killed and restarted on its port; one fedgate lives through every outage of
+ * this file.
  */
 import t, { type Test } from 'tap';
 import { ReplayedMessageError, StoreUnavailableError, UnknownLoginError } from '../../src/core/errors.js';
-import { Browser, parseForms, type Form, type Page } from '../helpers/browser.js';
+import { Browser } from '../helpers/browser.js';
 import { eventually } from '../helpers/eventually.js';
 import { startFedgate, tempDir, writeMetadata, type RunningFedgate } from '../helpers/fedgate.js';
 import { freePort } from '../helpers/ports.js';
 import { redisServerSkip, throwawayRedis, type ThrowawayRedis } from '../helpers/redis-server.js';
 import { startSamlIdpPeer, type SamlIdpPeer } from '../helpers/saml-idp-peer.js';
+import { assertErrorPage, formTo, postForm, spProfile, upToAcs } from '../helpers/saml-login.js';
 import { startSpPeer, type SpPeer } from '../helpers/saml-sp-peer.js';
 
 const skip =
@@ -59,35 +62,12 @@ async function setup(t: Test): Promise<Setup> {
   return { fedgate, redis, sp, idp: idps[0]! };
 }
 
-/** Asserts `page` is fedgate's error page for `userMessage` with a reference id, at `status`. */
-function assertErrorPage(t: Test, page: Page, status: number, userMessage: string, what: string): void {
-  t.equal(page.status, status, `${what}: HTTP ${status}`);
-  t.match(page.headers.get('content-type'), /^text\/html/, `${what}: an HTML page`);
-  t.ok(page.body.includes(userMessage), `${what}: says "${userMessage}"`);
-  t.match(page.body, /reference: <code>[A-Z2-9]{10}<\/code>/, `${what}: with a reference id`);
-}
-
 /** The process still serves: liveness and a page that needs no store. */
 async function assertStillServing(t: Test, fedgate: RunningFedgate): Promise<void> {
   const health = await fetch(`${fedgate.url}/healthz`);
   t.equal(health.status, 200, '/healthz answers 200');
-  t.same(await health.json(), { status: 'ok' });
+  t.match(await health.json(), { status: 'ok' });
   t.equal((await fetch(`${fedgate.url}/saml/idp/metadata`)).status, 200, 'the app still serves its metadata');
-}
-
-/** The form on `page` whose action has the path `path`. */
-function formTo(page: Page, path: string): Form {
-  const form = parseForms(page).find((f) => new URL(f.action).pathname === path);
-  if (!form) throw new Error(`no form to ${path} on ${page.url} (${page.status}):\n${page.body.slice(0, 500)}`);
-  return form;
-}
-
-function postForm(browser: Browser, form: Form): Promise<Page> {
-  return browser.fetchRaw(form.action, {
-    method: 'POST',
-    body: new URLSearchParams(form.fields).toString(),
-    headers: { 'content-type': 'application/x-www-form-urlencoded' },
-  });
 }
 
 /**
@@ -98,24 +78,7 @@ async function completeLogin(s: Setup): Promise<Record<string, unknown>> {
   const browser = new Browser();
   const discovery = await browser.get(await s.sp.loginUrl());
   if (discovery.status !== 200) throw new Error(`login start answered ${discovery.status}`);
-  const done = await browser.submit(discovery, { idp: s.idp.entityId }, 'choose');
-  if (done.status !== 200) throw new Error(`login ended with ${done.status}: ${done.body.slice(0, 200)}`);
-  const answer = JSON.parse(done.body) as { ok: boolean; profile?: Record<string, unknown> };
-  if (!answer.ok || !answer.profile) throw new Error(`the SP rejected the answer: ${done.body.slice(0, 200)}`);
-  return answer.profile;
-}
-
-/**
- * Goes as far as the IdP's auto-POST form to fedgate's ACS, without posting it: the upstream has
- * answered, fedgate has not seen the answer yet.
- */
-async function upToAcs(s: Setup, browser: Browser): Promise<Form> {
-  const discovery = await browser.get(await s.sp.loginUrl());
-  const choice = formTo(discovery, '/discovery');
-  const toIdp = await postForm(browser, { ...choice, fields: { ...choice.fields, idp: s.idp.entityId } });
-  const location = toIdp.headers.get('location');
-  if (toIdp.status !== 302 || !location) throw new Error(`discovery choice answered ${toIdp.status}`);
-  return formTo(await browser.fetchRaw(location, { method: 'GET' }), '/saml/sp/acs');
+  return spProfile(await browser.submit(discovery, { idp: s.idp.entityId }, 'choose'));
 }
 
 t.test('a Redis outage answers logins with 503, and the same fedgate recovers by itself', { skip }, async (t) => {
@@ -160,11 +123,42 @@ t.test('a Redis outage answers logins with 503, and the same fedgate recovers by
     const started = Date.now();
     const profile = await eventually(RECOVERY_MS, () => completeLogin(s), 200);
     t.equal(profile[EPPN], 'alice@example.org', `a fresh login succeeded ${Date.now() - started} ms after Redis was back, without restarting fedgate`);
+
+    // The restarted Redis is empty: the login the page was shown for is gone, and choosing on
+    // that old page is refused cleanly rather than continued from nothing.
+    const requestsBefore = s.idp.requests.length;
+    const stale = await browser.submit(discovery, { idp: s.idp.entityId }, 'choose');
+    assertErrorPage(t, stale, 400, new UnknownLoginError('').userMessage, 'choosing on the page shown before the outage');
+    t.equal(s.idp.requests.length, requestsBefore, 'and nobody was sent upstream for it');
+  });
+
+  await t.test('(b2) Redis hanging at the choice, keeping its data: the same login completes once it answers', async (t) => {
+    const browser = new Browser();
+    const discovery = await browser.get(await s.sp.loginUrl());
+    t.equal(discovery.status, 200, 'the discovery page is shown');
+    const choice = formTo(discovery, '/discovery');
+    const pick = { ...choice, fields: { ...choice.fields, idp: s.idp.entityId } };
+
+    redis.pause();
+    const upstreamRequests = s.idp.requests.length;
+    const stalled = await postForm(browser, pick);
+    redis.resume();
+    assertErrorPage(t, stalled, 503, STORE_DOWN, 'the choice while Redis hangs');
+    t.equal(s.idp.requests.length, upstreamRequests, 'nobody was sent upstream');
+
+    // Reading the pending login is all the choice does before it goes upstream: nothing was taken
+    // or half-written, so the user pressing the button again continues the very same login.
+    const done = await eventually(RECOVERY_MS, async () => {
+      const page = await browser.post(pick.action, pick.fields);
+      if (page.status === 503) throw new Error('Redis not answering yet');
+      return page;
+    }, 200);
+    t.equal(spProfile(done)[EPPN], 'alice@example.org', 'the login in flight completed, and the SP validated the assertion');
   });
 
   await t.test('(c) Redis killed after the upstream answered, before fedgate got the answer', async (t) => {
     const browser = new Browser();
-    const acsPost = await upToAcs(s, browser);
+    const acsPost = await upToAcs(browser, s.sp, s.idp.entityId);
 
     await redis.stop('SIGKILL');
     assertErrorPage(t, await postForm(browser, acsPost), 503, STORE_DOWN, 'the ACS post');
@@ -190,7 +184,7 @@ t.test('a Redis outage answers logins with 503, and the same fedgate recovers by
 
   await t.test('(d) Redis hanging at the ACS post: 503, and the same Response stays used up', async (t) => {
     const browser = new Browser();
-    const acsPost = await upToAcs(s, browser);
+    const acsPost = await upToAcs(browser, s.sp, s.idp.entityId);
 
     redis.pause();
     const started = Date.now();

@@ -7,7 +7,7 @@ import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import { buildApp, type BuildOptions } from '../../src/app.js';
+import { buildApp, type BuildOptions, type FedgateApp } from '../../src/app.js';
 import { parseConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/schema.js';
 import { freePort } from './ports.js';
@@ -16,6 +16,8 @@ export interface RunningFedgate {
   url: string;
   app: FastifyInstance;
   config: Config;
+  /** Its metadata indexes, e.g. to refresh them now rather than on their timers. */
+  metadata: FedgateApp['metadata'];
   close(): Promise<void>;
 }
 
@@ -52,7 +54,7 @@ export async function startFedgate(config: Record<string, unknown>, options: { p
 
 /** Builds and starts an already-validated configuration on 127.0.0.1 at its server.port. */
 export async function startParsedFedgate(config: Config, options: BuildOptions = {}): Promise<RunningFedgate> {
-  const { app } = await buildApp(config, options);
+  const { app, metadata } = await buildApp(config, options);
   await app.listen({ host: '127.0.0.1', port: config.server.port });
-  return { url: config.server.baseUrl, app, config, close: () => app.close() };
+  return { url: config.server.baseUrl, app, config, metadata, close: () => app.close() };
 }

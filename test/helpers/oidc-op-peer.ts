@@ -4,8 +4,9 @@
  * test user in at once (or refuses, when told to), so a browser passes through without forms.
  *
  * It can misbehave on purpose, the way a broken or hostile provider would: rewrite or re-sign the
- * ID token it issues (expired, other nonce, signed by a key it never published) or answer the
- * token request with garbage. It records every authorization request it receives.
+ * ID token it issues (expired, other nonce, signed by a key it never published), answer the
+ * token request with garbage, or hang at an endpoint (take the request, never answer). It records
+ * every authorization request it receives.
  *
  * oidc-provider warns "Unsupported runtime" on Node 20; that is expected.
  */
@@ -39,6 +40,10 @@ export interface OidcOpPeerOptions {
   acrValues?: string[];
 }
 
+/** Endpoints that can be made to hang. */
+export type PeerEndpoint = 'discovery' | 'token' | 'userinfo';
+const ENDPOINT_PATHS: Record<PeerEndpoint, string> = { discovery: '/.well-known/openid-configuration', token: '/token', userinfo: '/me' };
+
 /** How the token endpoint misbehaves; `undefined` means it behaves. */
 export type TokenTamper =
   | { kind: 'garbage'; body: string; contentType: string; status?: number }
@@ -52,6 +57,8 @@ export interface OidcOpPeer {
   deny: boolean;
   /** Misbehave at the token endpoint from now on. */
   tamper: TokenTamper | undefined;
+  /** Endpoints that from now on accept a request and never answer it (the connection stays open until close). */
+  readonly hung: Set<PeerEndpoint>;
   close(): Promise<void>;
 }
 
@@ -104,6 +111,7 @@ export async function startOidcOpPeer(options: OidcOpPeerOptions): Promise<OidcO
     authorizations: [],
     deny: false,
     tamper: undefined,
+    hung: new Set(),
     close: () =>
       new Promise<void>((resolve) => {
         server.close(() => resolve());
@@ -133,6 +141,7 @@ export async function startOidcOpPeer(options: OidcOpPeerOptions): Promise<OidcO
   const handle = provider.callback();
   server.on('request', (req: IncomingMessage, res: ServerResponse) => {
     const url = new URL(req.url ?? '/', issuer);
+    if ([...peer.hung].some((endpoint) => ENDPOINT_PATHS[endpoint] === url.pathname)) return;
     if (url.pathname === '/auth') peer.authorizations.push(url.searchParams);
     if (url.pathname.startsWith('/interaction/')) {
       interact(req, res).catch((err: unknown) => {

@@ -24,6 +24,8 @@ const signed = await signWithXmlsec(syntheticAggregate(N, entity.certPem, { id: 
 const source = (metadata: string, extra: Partial<MetadataSourceConfig> = {}): MetadataSourceConfig => ({
   metadata,
   refreshSeconds: 3600,
+  retrySeconds: 60,
+  timeoutSeconds: 120,
   maxValidityDays: 28,
   ...extra,
 });

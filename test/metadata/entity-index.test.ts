@@ -33,8 +33,8 @@ async function setup(t: Test, refreshSeconds = 3600) {
     ]),
   });
   const sources: MetadataSourceConfig[] = [
-    { metadata: join(dir, 'idps.xml'), refreshSeconds: 3600, maxValidityDays: 28 },
-    { metadata: server.url, fingerprint, refreshSeconds, maxValidityDays: 28 },
+    { metadata: join(dir, 'idps.xml'), refreshSeconds: 3600, retrySeconds: 60, timeoutSeconds: 120, maxValidityDays: 28 },
+    { metadata: server.url, fingerprint, refreshSeconds, retrySeconds: 60, timeoutSeconds: 120, maxValidityDays: 28 },
   ];
   const log = memoryLog();
   const index = await EntityIndex.load(sources, { log });
@@ -75,7 +75,7 @@ t.test('refresh replaces a source only with a verified newer copy', async (t) =>
   t.teardown(() => server.close());
   server.publish(signedSps('https://sp.example.org/acs/1'), { etag: '"1"' });
   const log = memoryLog();
-  const index = await EntityIndex.load([{ metadata: server.url, fingerprint, refreshSeconds: 3600, maxValidityDays: 28 }], { log });
+  const index = await EntityIndex.load([{ metadata: server.url, fingerprint, refreshSeconds: 3600, retrySeconds: 60, timeoutSeconds: 120, maxValidityDays: 28 }], { log });
   t.equal(acsOf(index), 'https://sp.example.org/acs/1');
 
   await index.refresh();

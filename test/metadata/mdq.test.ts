@@ -56,7 +56,7 @@ const mdq = await startMdq();
 t.teardown(() => mdq.close());
 let clock = Date.now();
 const client = (identifier: 'entityID' | 'sha1' = 'entityID', certPem = federation.certPem) =>
-  new MdqClient({ mdq: mdq.base, identifier, maxValidityDays: 28 }, { trusted: { certPem }, log: memoryLog(), now: () => new Date(clock) });
+  new MdqClient({ mdq: mdq.base, identifier, maxValidityDays: 28, timeoutSeconds: 10 }, { trusted: { certPem }, log: memoryLog(), now: () => new Date(clock) });
 const requestsFor = (fragment: string) => mdq.requests.filter((r) => r.path.includes(fragment)).length;
 
 t.test('MDQ URLs: percent-encoded entityID or the {sha1} form', async (t) => {
@@ -123,7 +123,7 @@ t.test('the {sha1} form', async (t) => {
 t.test('EntityIndex.resolve falls back to MDQ, after which get() knows the entity', async (t) => {
   const dir = t.testdir({ 'mdq.crt': federation.certPem });
   const index = await EntityIndex.load(
-    [{ mdq: mdq.base, signingCert: join(dir, 'mdq.crt'), identifier: 'entityID', maxValidityDays: 28, hidden: false }],
+    [{ mdq: mdq.base, signingCert: join(dir, 'mdq.crt'), identifier: 'entityID', maxValidityDays: 28, timeoutSeconds: 10, hidden: false }],
     { log: memoryLog() },
   );
   t.equal(index.get(IDP_ID), undefined);

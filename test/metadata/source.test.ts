@@ -15,6 +15,8 @@ const tampered = signed.replace('https://idp.example.org/sso/redirect', 'https:/
 const source = (metadata: string, extra: Partial<MetadataSourceConfig> = {}): MetadataSourceConfig => ({
   metadata,
   refreshSeconds: 3600,
+  retrySeconds: 60,
+  timeoutSeconds: 120,
   maxValidityDays: 28,
   ...extra,
 });

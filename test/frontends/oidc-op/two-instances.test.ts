@@ -4,48 +4,14 @@
  * the tokens one issues are introspected, refreshed and revoked on the other. A small reverse
  * proxy in the test plays the load balancer; the test decides where each request goes.
  */
-import { once } from 'node:events';
-import { request as httpRequest, createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import * as oidc from 'openid-client';
 import t from 'tap';
+import { startBalancer } from '../../helpers/balancer.js';
 import { Browser } from '../../helpers/browser.js';
 import { REDIS_URL, startParsedFedgate, tempDir } from '../../helpers/fedgate.js';
 import { redeem, rpClient } from '../../helpers/oidc-rp.js';
 import { freePort } from '../../helpers/ports.js';
 import { RS_SECRET, SCOPE, oauthError, redisSkip, setup } from './harness.js';
-
-interface Balancer {
-  url: string;
-  /** The port every request goes to from now on. */
-  target: number;
-  /** Ports that received requests, in order. */
-  readonly seen: number[];
-  close(): Promise<void>;
-}
-
-async function startBalancer(target: number): Promise<Balancer> {
-  const balancer = { target, seen: [] as number[] } as Balancer;
-  const server: Server = createServer((req, res) => {
-    const port = balancer.target;
-    balancer.seen.push(port);
-    const upstream = httpRequest({ host: '127.0.0.1', port, method: req.method, path: req.url, headers: req.headers }, (answer) => {
-      res.writeHead(answer.statusCode ?? 502, answer.headers);
-      answer.pipe(res);
-    });
-    upstream.on('error', () => res.writeHead(502).end());
-    req.pipe(upstream);
-  });
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  balancer.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  balancer.close = () =>
-    new Promise<void>((resolve) => {
-      server.close(() => resolve());
-      server.closeAllConnections();
-    });
-  return balancer;
-}
 
 t.test('two instances sharing Redis serve one OIDC login and one token lifecycle', { skip: redisSkip }, async (t) => {
   const [portA, portB] = [await freePort(), await freePort()];
