@@ -71,7 +71,7 @@ export class DemoIdp {
       displayName: opts.idp.displayName,
       scopes: [opts.idp.scope],
     });
-    this.responses = new ResponseBuilder({ entityId: this.entityId, metadataXml: this.metadata, ...opts.keys });
+    this.responses = new ResponseBuilder({ entityId: this.entityId, ...opts.keys });
     // Derived from the private key, so every instance sharing the key accepts the same forms.
     this.formKey = createHmac('sha256', opts.keys.keyPem).update('demo-idp login form').digest();
     this.nameIdSalt = createHmac('sha256', opts.keys.keyPem).update('demo-idp persistent NameID').digest('hex');

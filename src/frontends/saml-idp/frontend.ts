@@ -93,7 +93,7 @@ export class SamlIdpFrontend implements Frontend {
       // SAML2int SDP-IDP14: services check fedgate's scoped values against these.
       scopes: config.frontends.saml.scopes ?? [new URL(config.server.baseUrl).hostname],
     });
-    this.responses = new ResponseBuilder({ entityId: this.entityId, metadataXml: this.metadata, ...signing });
+    this.responses = new ResponseBuilder({ entityId: this.entityId, ...signing });
   }
 
   metadataXml(): string {

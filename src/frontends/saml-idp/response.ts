@@ -1,24 +1,24 @@
 /**
- * SAML Responses fedgate (and its demo IdPs) send, built with samlify: one Assertion with one
- * AuthnStatement and at most one AttributeStatement, signed with RSA-SHA256 and exclusive c14n,
- * optionally encrypted (AES-256-GCM, RSA-OAEP) and then the Response signed over the result.
+ * SAML Responses fedgate (and its demo IdPs) send: one Assertion with one AuthnStatement and at
+ * most one AttributeStatement, signed with RSA-SHA256 and exclusive c14n, optionally encrypted
+ * (AES-256-GCM, RSA-OAEP) and then the Response signed over the result.
  *
- * samlify XML-escapes every template value (since 2.13), so values go in raw, and the fragments
- * (AuthnStatement, attributes) are rendered on their own and joined after replacement: a value
- * can never be read as a placeholder or as markup.
+ * Responses are built as element trees (xml/writer.ts): values are text or attribute values of
+ * the tree and are escaped once, when written, so a value can never be read as markup. Signing
+ * canonicalises the tree itself; nothing is parsed back, and keys are parsed once per builder.
  */
-import { randomBytes } from 'node:crypto';
-import samlify from 'samlify';
+import { createPublicKey, createPrivateKey, randomBytes } from 'node:crypto';
 import { certBody } from '../../crypto/keys.js';
+import { encryptElement, type EncryptionRecipient } from '../../crypto/xml-encrypt.js';
+import { signEnveloped, type XmlSigner } from '../../crypto/xml-sign.js';
 import { ATTRIBUTES, NAME_FORMAT_URI } from '../../core/attributes.js';
 import { ResponseBuildError, SAML_STATUS, type SamlStatus } from '../../core/errors.js';
 import type { Attributes } from '../../core/model.js';
+import { el, serialize, type XmlElement } from '../../xml/writer.js';
 import type { NameIdValue } from './nameid.js';
 
 export interface ResponseIssuer {
   entityId: string;
-  /** The IdP's own metadata (see ./metadata.ts), from which samlify takes entityID and signing certificate. */
-  metadataXml: string;
   keyPem: string;
   certPem: string;
 }
@@ -59,159 +59,174 @@ export interface StatusResponseInput {
   now?: Date;
 }
 
-const { Constants, SamlLib } = samlify;
-const RSA_SHA256 = Constants.algorithms.signature.RSA_SHA256;
-const AES_256_GCM = 'http://www.w3.org/2009/xmlenc11#aes256-gcm';
-const RSA_OAEP = Constants.algorithms.encryption.key.RSA_OAEP_MGF1P;
-
-const NS = 'xmlns:samlp="urn:oasis:names:tc:SAML:2.0:protocol" xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion"';
-const RESPONSE_OPEN = `<samlp:Response ${NS} ID="{ID}" Version="2.0" IssueInstant="{IssueInstant}" Destination="{Destination}" InResponseTo="{InResponseTo}"><saml:Issuer>{Issuer}</saml:Issuer>`;
-
-const ASSERTION_HEAD =
-  `${RESPONSE_OPEN}<samlp:Status><samlp:StatusCode Value="${SAML_STATUS.success}"/></samlp:Status>` +
-  '<saml:Assertion xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:xs="http://www.w3.org/2001/XMLSchema" xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" ID="{AssertionID}" Version="2.0" IssueInstant="{IssueInstant}">' +
-  '<saml:Issuer>{Issuer}</saml:Issuer>' +
-  '<saml:Subject><saml:NameID Format="{NameIDFormat}" NameQualifier="{NameQualifier}" SPNameQualifier="{SPNameQualifier}">{NameID}</saml:NameID>' +
-  '<saml:SubjectConfirmation Method="urn:oasis:names:tc:SAML:2.0:cm:bearer"><saml:SubjectConfirmationData NotOnOrAfter="{NotOnOrAfter}" Recipient="{Destination}" InResponseTo="{InResponseTo}"/></saml:SubjectConfirmation></saml:Subject>' +
-  '<saml:Conditions NotBefore="{IssueInstant}" NotOnOrAfter="{NotOnOrAfter}"><saml:AudienceRestriction><saml:Audience>{Audience}</saml:Audience></saml:AudienceRestriction></saml:Conditions>';
-const ASSERTION_TAIL = '</saml:Assertion></samlp:Response>';
-
-const AUTHN_STATEMENT_OPEN =
-  '<saml:AuthnStatement AuthnInstant="{AuthnInstant}" SessionIndex="{SessionIndex}"><saml:AuthnContext><saml:AuthnContextClassRef>{ClassRef}</saml:AuthnContextClassRef>';
-const AUTHENTICATING_AUTHORITY = '<saml:AuthenticatingAuthority>{Authority}</saml:AuthenticatingAuthority>';
-const AUTHN_STATEMENT_CLOSE = '</saml:AuthnContext></saml:AuthnStatement>';
-
-const ATTRIBUTE_OPEN = '<saml:Attribute Name="{Name}" NameFormat="{NameFormat}" FriendlyName="{FriendlyName}">';
-const ATTRIBUTE_VALUE = '<saml:AttributeValue xsi:type="xs:string">{Value}</saml:AttributeValue>';
-const ATTRIBUTE_CLOSE = '</saml:Attribute>';
-
-const STATUS_CODE_OPEN = '<samlp:StatusCode Value="{Code}">';
-const STATUS_MESSAGE = '<samlp:StatusMessage>{Message}</samlp:StatusMessage>';
+const RESPONSE_NS = { samlp: 'urn:oasis:names:tc:SAML:2.0:protocol', saml: 'urn:oasis:names:tc:SAML:2.0:assertion' };
+const ASSERTION_NS = {
+  saml: 'urn:oasis:names:tc:SAML:2.0:assertion',
+  xs: 'http://www.w3.org/2001/XMLSchema',
+  xsi: 'http://www.w3.org/2001/XMLSchema-instance',
+};
+const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
 
 /** Characters XML 1.0 can carry; a value with any other cannot be sent faithfully. */
 const XML_TEXT = /^[\t\n\r\u0020-\uD7FF\uE000-\uFFFD\u{10000}-\u{10FFFF}]*$/u;
 
-const fill = SamlLib.replaceTagsByValue;
+/** Encryption keys of SPs, parsed once; bounded, as metadata refreshes may bring new ones. */
+const MAX_RECIPIENTS = 1000;
 
 function messageId(): string {
   return `_${randomBytes(20).toString('hex')}`;
 }
 
-function attributeStatement(attributes: Attributes): string {
-  const rendered: string[] = [];
+/** The Response element with its Issuer; the caller adds Status and what follows. */
+function responseElement(issuer: string, sp: ResponseRecipient, inResponseTo: string, now: Date): XmlElement {
+  return el(
+    'samlp:Response',
+    [
+      ['ID', messageId()],
+      ['Version', '2.0'],
+      ['IssueInstant', now.toISOString()],
+      ['Destination', sp.acsUrl],
+      ['InResponseTo', inResponseTo],
+    ],
+    [el('saml:Issuer', [], [issuer])],
+    RESPONSE_NS,
+  );
+}
+
+function attributeStatement(attributes: Attributes): XmlElement[] {
+  const rendered: XmlElement[] = [];
   // In the order of the mapping table, so responses read the same whatever the upstream sent.
   for (const def of ATTRIBUTES) {
     const values = (attributes[def.name] ?? []).filter((v) => XML_TEXT.test(v));
     const sent = def.single ? values.slice(0, 1) : values;
     if (sent.length === 0) continue;
     rendered.push(
-      fill(ATTRIBUTE_OPEN, { Name: def.saml, NameFormat: NAME_FORMAT_URI, FriendlyName: def.name }) +
-        sent.map((Value) => fill(ATTRIBUTE_VALUE, { Value })).join('') +
-        ATTRIBUTE_CLOSE,
+      el(
+        'saml:Attribute',
+        [
+          ['Name', def.saml],
+          ['NameFormat', NAME_FORMAT_URI],
+          ['FriendlyName', def.name],
+        ],
+        sent.map((value) => el('saml:AttributeValue', [['xsi:type', 'xs:string']], [value])),
+      ),
     );
   }
-  return rendered.length === 0 ? '' : `<saml:AttributeStatement>${rendered.join('')}</saml:AttributeStatement>`;
+  return rendered.length === 0 ? [] : [el('saml:AttributeStatement', [], rendered)];
 }
 
-function authnStatement(authn: LoginResponseInput['authn']): string {
-  return (
-    fill(AUTHN_STATEMENT_OPEN, { AuthnInstant: authn.instant, SessionIndex: authn.sessionIndex, ClassRef: authn.contextClassRef }) +
-    (authn.authenticatingAuthority ? fill(AUTHENTICATING_AUTHORITY, { Authority: authn.authenticatingAuthority }) : '') +
-    AUTHN_STATEMENT_CLOSE
+function authnStatement(authn: LoginResponseInput['authn']): XmlElement {
+  const context = [el('saml:AuthnContextClassRef', [], [authn.contextClassRef])];
+  if (authn.authenticatingAuthority) context.push(el('saml:AuthenticatingAuthority', [], [authn.authenticatingAuthority]));
+  return el(
+    'saml:AuthnStatement',
+    [
+      ['AuthnInstant', authn.instant],
+      ['SessionIndex', authn.sessionIndex],
+    ],
+    [el('saml:AuthnContext', [], context)],
   );
 }
 
 /** Builds the Responses of one IdP (fedgate's frontend or a demo IdP). */
 export class ResponseBuilder {
-  private readonly plain: ReturnType<typeof samlify.IdentityProvider>;
-  private readonly encrypting: ReturnType<typeof samlify.IdentityProvider>;
+  private readonly signer: XmlSigner;
+  private readonly recipients = new Map<string, EncryptionRecipient>();
 
   constructor(private readonly idp: ResponseIssuer) {
-    const settings = {
-      metadata: idp.metadataXml,
-      privateKey: idp.keyPem,
-      requestSignatureAlgorithm: RSA_SHA256,
-      dataEncryptionAlgorithm: AES_256_GCM,
-      keyEncryptionAlgorithm: RSA_OAEP,
-    };
-    this.plain = samlify.IdentityProvider({ ...settings, isAssertionEncrypted: false });
-    this.encrypting = samlify.IdentityProvider({ ...settings, isAssertionEncrypted: true });
+    this.signer = { key: createPrivateKey(idp.keyPem), certBody: certBody(idp.certPem) };
+  }
+
+  /** The unsigned Response with its one plaintext Assertion, as a tree. */
+  private tree(input: LoginResponseInput): { response: XmlElement; assertion: XmlElement } {
+    const now = input.now ?? new Date();
+    const notOnOrAfter = new Date(now.getTime() + input.lifetimeSeconds * 1000).toISOString();
+    const assertion = el(
+      'saml:Assertion',
+      [
+        ['ID', messageId()],
+        ['Version', '2.0'],
+        ['IssueInstant', now.toISOString()],
+      ],
+      [
+        el('saml:Issuer', [], [this.idp.entityId]),
+        el('saml:Subject', [], [
+          el(
+            'saml:NameID',
+            [
+              ['Format', input.nameId.format],
+              ['NameQualifier', input.nameId.nameQualifier],
+              ['SPNameQualifier', input.nameId.spNameQualifier],
+            ],
+            [input.nameId.value],
+          ),
+          el('saml:SubjectConfirmation', [['Method', BEARER]], [
+            el('saml:SubjectConfirmationData', [
+              ['NotOnOrAfter', notOnOrAfter],
+              ['Recipient', input.sp.acsUrl],
+              ['InResponseTo', input.inResponseTo],
+            ]),
+          ]),
+        ]),
+        el(
+          'saml:Conditions',
+          [
+            ['NotBefore', now.toISOString()],
+            ['NotOnOrAfter', notOnOrAfter],
+          ],
+          [el('saml:AudienceRestriction', [], [el('saml:Audience', [], [input.sp.entityId])])],
+        ),
+        authnStatement(input.authn),
+        ...attributeStatement(input.attributes),
+      ],
+      ASSERTION_NS,
+    );
+    const response = responseElement(this.idp.entityId, input.sp, input.inResponseTo, now);
+    response.children?.push(el('samlp:Status', [], [el('samlp:StatusCode', [['Value', SAML_STATUS.success]])]), assertion);
+    return { response, assertion };
   }
 
   /** The unsigned Response with its one plaintext Assertion. */
   render(input: LoginResponseInput): string {
-    const now = input.now ?? new Date();
-    const head = fill(ASSERTION_HEAD, {
-      ID: messageId(),
-      AssertionID: messageId(),
-      IssueInstant: now.toISOString(),
-      NotOnOrAfter: new Date(now.getTime() + input.lifetimeSeconds * 1000).toISOString(),
-      Destination: input.sp.acsUrl,
-      InResponseTo: input.inResponseTo,
-      Issuer: this.idp.entityId,
-      Audience: input.sp.entityId,
-      NameIDFormat: input.nameId.format,
-      NameQualifier: input.nameId.nameQualifier,
-      SPNameQualifier: input.nameId.spNameQualifier,
-      NameID: input.nameId.value,
-    });
-    return head + authnStatement(input.authn) + attributeStatement(input.attributes) + ASSERTION_TAIL;
+    return serialize(this.tree(input).response);
   }
 
   /** A signed (and, when the SP gave a key, encrypted) Response, base64 for the HTTP-POST binding. */
   async login(input: LoginResponseInput): Promise<string> {
-    const encrypt = input.sp.encryptionCertPem !== undefined;
-    const xml = this.render(input);
+    const encryptTo = input.sp.encryptionCertPem;
     try {
-      const sp = samlify.ServiceProvider({
-        entityID: input.sp.entityId,
-        assertionConsumerService: [{ Binding: Constants.namespace.binding.post, Location: input.sp.acsUrl }],
-        ...(encrypt ? { encryptCert: input.sp.encryptionCertPem } : {}),
-        wantAssertionsSigned: true,
-        wantMessageSigned: input.signResponse,
-      });
-      const result = await (encrypt ? this.encrypting : this.plain).createLoginResponse(
-        sp,
-        { extract: { request: { id: input.inResponseTo } } },
-        'post',
-        {},
-        // encryptThenSign also holds without encryption: the Response signature is then simply last.
-        { customTagReplacement: () => ({ id: '', context: xml }), encryptThenSign: true },
-      );
-      return result.context;
+      const { response, assertion } = this.tree(input);
+      // The assertion's signature goes right after its Issuer (SAML core §5.4.1), as does the Response's.
+      signEnveloped(assertion, 1, this.signer, RESPONSE_NS);
+      if (encryptTo !== undefined) {
+        const encrypted = el('saml:EncryptedAssertion', [], [encryptElement(serialize(assertion), this.recipient(encryptTo))]);
+        response.children = response.children?.map((child) => (child === assertion ? encrypted : child));
+      }
+      if (input.signResponse) signEnveloped(response, 1, this.signer);
+      return Buffer.from(serialize(response), 'utf8').toString('base64');
     } catch (err) {
-      const what = encrypt ? 'sign or encrypt' : 'sign';
+      const what = encryptTo !== undefined ? 'sign or encrypt' : 'sign';
       throw new ResponseBuildError(`cannot ${what} the Response for ${input.sp.entityId}: ${(err as Error).message}`, { cause: err });
     }
   }
 
   /** A signed Response carrying only a Status (an error answer), base64 for the HTTP-POST binding. */
   status(input: StatusResponseInput): string {
-    const now = input.now ?? new Date();
-    const open = fill(RESPONSE_OPEN, {
-      ID: messageId(),
-      IssueInstant: now.toISOString(),
-      Destination: input.sp.acsUrl,
-      InResponseTo: input.inResponseTo,
-      Issuer: this.idp.entityId,
-    });
-    const status =
-      '<samlp:Status>' +
-      fill(STATUS_CODE_OPEN, { Code: input.status.top }) +
-      (input.status.second ? fill('<samlp:StatusCode Value="{Code}"/>', { Code: input.status.second }) : '') +
-      '</samlp:StatusCode>' +
-      (input.message ? fill(STATUS_MESSAGE, { Message: input.message }) : '') +
-      '</samlp:Status>';
-    return SamlLib.constructSAMLSignature({
-      rawSamlMessage: `${open}${status}</samlp:Response>`,
-      isMessageSigned: true,
-      privateKey: this.idp.keyPem,
-      signingCert: certBody(this.idp.certPem),
-      signatureAlgorithm: RSA_SHA256,
-      signatureConfig: {
-        prefix: 'ds',
-        location: { reference: "/*[local-name(.)='Response']/*[local-name(.)='Issuer']", action: 'after' },
-      },
-    });
+    const response = responseElement(this.idp.entityId, input.sp, input.inResponseTo, input.now ?? new Date());
+    const second = input.status.second ? [el('samlp:StatusCode', [['Value', input.status.second]])] : [];
+    const message = input.message ? [el('samlp:StatusMessage', [], [input.message])] : [];
+    response.children?.push(el('samlp:Status', [], [el('samlp:StatusCode', [['Value', input.status.top]], second), ...message]));
+    signEnveloped(response, 1, this.signer);
+    return Buffer.from(serialize(response), 'utf8').toString('base64');
+  }
+
+  private recipient(certPem: string): EncryptionRecipient {
+    let recipient = this.recipients.get(certPem);
+    if (!recipient) {
+      if (this.recipients.size >= MAX_RECIPIENTS) this.recipients.clear();
+      recipient = { key: createPublicKey(certPem), certBody: certBody(certPem) };
+      this.recipients.set(certPem, recipient);
+    }
+    return recipient;
   }
 }
