@@ -36,10 +36,10 @@ export interface AttackSetup extends Setup {
   browser: Browser;
   /** A valid authorization request's parameters for `clientId` (PKCE, state, nonce). */
   authorizationParams(clientId: string): Record<string, string>;
-  /** A fresh code of `clientId`, issued to the RP peer's redirect URI. */
-  code(clientId: string): Promise<Authorization>;
+  /** A fresh code of `clientId`, issued to the RP peer's redirect URI; `browser` defaults to the logged-in one. */
+  code(clientId: string, browser?: Browser): Promise<Authorization>;
   /** Fresh tokens of `clientId` (rp: with a refresh token). */
-  tokens(clientId: string): Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers>;
+  tokens(clientId: string, browser?: Browser): Promise<oidc.TokenEndpointResponse & oidc.TokenEndpointResponseHelpers>;
   /** A fresh device authorization of a device client, not yet approved. */
   deviceAuthorization(clientId: string): Promise<oidc.DeviceAuthorizationResponse>;
   /** openid-client's view of the provider for `clientId`, with its registered authentication. */
@@ -70,9 +70,9 @@ export async function attackSetup(t: Test, store: Record<string, unknown> = { ty
     return configs.get(clientId)!;
   };
   const browser = new Browser();
-  const code = async (clientId: string) => {
+  const code = async (clientId: string, by = browser) => {
     const scope = clientId === 'rp' ? 'openid email offline_access' : 'openid';
-    const a = await authorize(browser, await config(clientId), base.rp.redirectUri, { scope, ...(clientId === 'rp' ? { prompt: 'consent' } : {}) });
+    const a = await authorize(by, await config(clientId), base.rp.redirectUri, { scope, ...(clientId === 'rp' ? { prompt: 'consent' } : {}) });
     if (!a.callback.searchParams.get('code')) throw new Error(`no code for ${clientId}: ${a.page.url}\n${a.page.body.slice(0, 300)}`);
     return a;
   };
@@ -93,7 +93,7 @@ export async function attackSetup(t: Test, store: Record<string, unknown> = { ty
       code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGgSw9ZjhM',
       code_challenge_method: 'S256',
     }),
-    tokens: async (clientId) => redeem(await config(clientId), await code(clientId)),
+    tokens: async (clientId, by) => redeem(await config(clientId), await code(clientId, by)),
     deviceAuthorization: async (clientId) => oidc.initiateDeviceAuthorization(await config(clientId), { scope: 'openid' }),
     serving: async () => {
       const [health, discovery] = await Promise.all([fetch(`${base.fedgate.url}/healthz`), fetch(`${base.issuer}/.well-known/openid-configuration`)]);
