@@ -36,6 +36,7 @@ import { identityFromAssertion } from './identity.js';
 import { spMetadataXml } from './metadata.js';
 import { upstreamFromEntity } from '../../metadata/registration.js';
 import type { UpstreamRegistration } from '../../core/registration.js';
+import { signRedirectUrl } from './redirect-signature.js';
 import { signingCerts, verifyResponse } from './verify.js';
 
 export interface SamlSpBackendOptions {
@@ -65,6 +66,7 @@ export class SamlSpBackend implements Backend {
   readonly acsUrl: string;
   private readonly metadata: string;
   private readonly decryptionKey: KeyObject;
+  private readonly signingKey: KeyObject;
   private flow?: LoginFlow;
 
   constructor(private readonly opts: SamlSpBackendOptions) {
@@ -72,6 +74,7 @@ export class SamlSpBackend implements Backend {
     this.entityId = backends.saml.entityId ?? `${server.baseUrl}${METADATA_PATH}`;
     this.acsUrl = `${server.baseUrl}${ACS_PATH}`;
     this.decryptionKey = createPrivateKey(opts.encryption.keyPem);
+    this.signingKey = createPrivateKey(opts.signing.keyPem);
     this.metadata = spMetadataXml({
       entityId: this.entityId,
       acsUrl: this.acsUrl,
@@ -142,13 +145,13 @@ export class SamlSpBackend implements Backend {
       authnContext: requested?.classRefs ?? [],
       racComparison: 'exact',
       generateUniqueId: () => requestId,
-      ...(sign ? { privateKey: this.opts.signing.keyPem, signatureAlgorithm: 'sha256' as const } : {}),
     });
-    const url = await saml.getAuthorizeUrlAsync('', undefined, {});
+    const url = new URL(await saml.getAuthorizeUrlAsync('', undefined, {}));
+    if (sign) signRedirectUrl(url, this.signingKey);
     const binding: RequestBinding = { loginId: login.id, idp: record.entityId };
     await this.opts.store.set(requestKey(requestId), JSON.stringify(binding), this.opts.config.session.flowTtlSeconds * 1000);
     reply.request.log.info({ upstream: record.entityId, requestId, signed: sign }, 'sent AuthnRequest upstream');
-    return reply.redirect(url, 302);
+    return reply.redirect(url.toString(), 302);
   }
 
   private async acs(req: FastifyRequest, reply: FastifyReply): Promise<void> {
