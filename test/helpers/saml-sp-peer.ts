@@ -115,8 +115,8 @@ export async function startSpPeer(fedgateUrl: string, options: SpPeerOptions = {
     ...(login.authnContext ? { authnContext: login.authnContext, racComparison: 'exact' as const } : { disableRequestedAuthnContext: true }),
   });
   const saml = samlFor({});
-  let metadataXml = saml.generateServiceProviderMetadata(keys.certPem, keys.certPem);
-  if (options.signRequests) metadataXml = metadataXml.replace('<SPSSODescriptor ', '<SPSSODescriptor AuthnRequestsSigned="true" ');
+  // node-saml publishes AuthnRequestsSigned="true" itself when it has a key to sign with.
+  const metadataXml = saml.generateServiceProviderMetadata(keys.certPem, keys.certPem);
 
   return {
     entityId,

@@ -3,12 +3,11 @@
  * after a success and failures, the metrics allow list behind a trusted proxy, the audit line,
  * and one reference id shared by a login's log lines and its error page.
  */
-import { Writable } from 'node:stream';
-import { pino } from 'pino';
 import t, { type Test } from 'tap';
 import { Browser } from '../helpers/browser.js';
 import { startFedgate, tempDir, writeMetadata, type RunningFedgate } from '../helpers/fedgate.js';
 import { freePort } from '../helpers/ports.js';
+import { capturingLogger, type LogLine } from '../helpers/log-lines.js';
 import { startHomeIdpPeer, startSamlIdpPeer } from '../helpers/saml-idp-peer.js';
 import { startSpPeer, type SpPeer } from '../helpers/saml-sp-peer.js';
 
@@ -17,19 +16,6 @@ const OID = {
   mail: 'urn:oid:0.9.2342.19200300.100.1.3',
   assurance: 'urn:oid:1.3.6.1.4.1.5923.1.1.1.11',
 };
-
-type LogLine = Record<string, unknown>;
-
-/** A pino logger whose JSON lines land in `lines`. */
-function capturingLogger(lines: LogLine[]) {
-  const sink = new Writable({
-    write(chunk: Buffer, _encoding, done) {
-      for (const line of chunk.toString('utf8').split('\n')) if (line.trim()) lines.push(JSON.parse(line) as LogLine);
-      done();
-    },
-  });
-  return pino({ level: 'info' }, sink);
-}
 
 interface Setup {
   fedgate: RunningFedgate;
