@@ -332,7 +332,7 @@ export const configSchema = z
           .int()
           .min(1024)
           .default(256 * 1024)
-          .describe('Largest accepted request body; larger ones get 413'),
+          .describe('Largest accepted request body, and largest SAML request once an HTTP-Redirect one is inflated; larger ones get 413'),
         cookieSecure: z
           .boolean()
           .optional()

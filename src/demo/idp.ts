@@ -93,6 +93,7 @@ export class DemoIdp {
           requireSignature: () => false,
           ssoUrl: this.ssoUrl,
           clockSkewSeconds: this.opts.config.saml.clockSkewSeconds,
+          maxMessageBytes: this.opts.config.server.bodyLimitBytes,
         },
       );
       if (verified.fields.isPassive) {
@@ -119,7 +120,7 @@ export class DemoIdp {
       if (!user) return this.form(reply, 401, carried, { username, error: 'Wrong username or password.' });
 
       // The MAC proves this request was verified when the form was shown.
-      const fields = readAuthnRequest(decodeAuthnRequest({ binding: 'redirect', query: carried }).root);
+      const fields = readAuthnRequest(decodeAuthnRequest({ binding: 'redirect', query: carried }, this.opts.config.server.bodyLimitBytes).root);
       if (fields.issuer !== this.sp.entityId) throw new UnknownServiceProviderError(`demo IdP got a request from ${fields.issuer}`);
       const acsUrl = chooseAcs(this.sp.entityId, this.sp.sp, { acsUrl: fields.acsUrl, acsIndex: fields.acsIndex });
       const encryptTo = encryptionCert(this.sp.sp.keys);

@@ -1,12 +1,9 @@
 /**
  * From the bytes of a binding to the XML text of a SAML message, with hard size limits: a few
- * hundred bytes of DEFLATE can inflate to gigabytes.
+ * hundred bytes of DEFLATE can inflate to gigabytes, so inflating stops at the limit.
  */
 import { inflateRawSync } from 'node:zlib';
-import { MalformedRequestError } from '../../core/errors.js';
-
-/** Largest SAML request XML accepted; real AuthnRequests are a few kB. */
-export const MAX_MESSAGE_BYTES = 256 * 1024;
+import { MalformedRequestError, PayloadTooLargeError } from '../../core/errors.js';
 
 const BASE64 = /^[A-Za-z0-9+/]*={0,2}$/;
 
@@ -26,21 +23,24 @@ function utf8(bytes: Buffer, what: string): string {
   }
 }
 
-/** HTTP-Redirect binding: base64 of raw DEFLATE (SAML bindings §3.4.4.1). */
-export function decodeRedirectMessage(value: string): string {
+/** HTTP-Redirect binding: base64 of raw DEFLATE (SAML bindings §3.4.4.1), of at most `maxBytes` once inflated. */
+export function decodeRedirectMessage(value: string, maxBytes: number): string {
   const deflated = base64Bytes(value, 'SAMLRequest');
   let xml: Buffer;
   try {
-    xml = inflateRawSync(deflated, { maxOutputLength: MAX_MESSAGE_BYTES });
+    xml = inflateRawSync(deflated, { maxOutputLength: maxBytes });
   } catch (err) {
-    throw new MalformedRequestError(`SAMLRequest does not inflate within ${MAX_MESSAGE_BYTES} bytes: ${(err as Error).message}`, { cause: err });
+    if ((err as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') {
+      throw new PayloadTooLargeError(`SAMLRequest inflates to more than ${maxBytes} bytes`, { cause: err });
+    }
+    throw new MalformedRequestError(`SAMLRequest is not raw DEFLATE: ${(err as Error).message}`, { cause: err });
   }
   return utf8(xml, 'SAMLRequest');
 }
 
-/** HTTP-POST binding: plain base64. */
-export function decodePostMessage(value: string): string {
+/** HTTP-POST binding: plain base64 of at most `maxBytes`. */
+export function decodePostMessage(value: string, maxBytes: number): string {
   const xml = base64Bytes(value, 'SAMLRequest');
-  if (xml.length > MAX_MESSAGE_BYTES) throw new MalformedRequestError(`SAMLRequest is larger than ${MAX_MESSAGE_BYTES} bytes`);
+  if (xml.length > maxBytes) throw new PayloadTooLargeError(`SAMLRequest is larger than ${maxBytes} bytes`);
   return utf8(xml, 'SAMLRequest');
 }

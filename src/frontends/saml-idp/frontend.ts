@@ -127,6 +127,7 @@ export class SamlIdpFrontend implements Frontend {
       requireSignature: (sp) => spOptions(config, sp).requireSignedRequests,
       ssoUrl: this.ssoUrl,
       clockSkewSeconds: config.saml.clockSkewSeconds,
+      maxMessageBytes: config.server.bodyLimitBytes,
     });
     const { fields, sp } = verified;
     const allowedFormats = spOptions(config, sp).nameIdFormats;

@@ -31,6 +31,8 @@ export interface ReceiveOptions {
   /** This IdP's SSO endpoint: the only acceptable Destination. */
   ssoUrl: string;
   clockSkewSeconds: number;
+  /** Largest message accepted, after inflating an HTTP-Redirect one (server.bodyLimitBytes). */
+  maxMessageBytes: number;
   now?: Date;
 }
 
@@ -49,14 +51,14 @@ const MAX_RELAY_STATE = 1024;
 const MAX_AGE_SECONDS = 300;
 
 /** Decodes and parses the message, with no trust decision yet. */
-export function decodeAuthnRequest(message: InboundMessage): { xml: string; root: Element; relayState?: string } {
+export function decodeAuthnRequest(message: InboundMessage, maxBytes: number): { xml: string; root: Element; relayState?: string } {
   const encoded = message.binding === 'redirect' ? message.query.SAMLRequest : message.SAMLRequest;
   if (!encoded) throw new MalformedRequestError('no SAMLRequest');
   const relayState = message.binding === 'redirect' ? message.query.RelayState : message.RelayState;
   if (relayState !== undefined && relayState.length > MAX_RELAY_STATE) {
     throw new MalformedRequestError(`RelayState is longer than ${MAX_RELAY_STATE} characters`);
   }
-  const xml = message.binding === 'redirect' ? decodeRedirectMessage(encoded) : decodePostMessage(encoded);
+  const xml = message.binding === 'redirect' ? decodeRedirectMessage(encoded, maxBytes) : decodePostMessage(encoded, maxBytes);
   return { xml, root: parseXml(xml).documentElement, relayState: relayState || undefined };
 }
 
@@ -80,7 +82,7 @@ function verifySignature(message: InboundMessage, xml: string, root: Element, sp
 }
 
 export function receiveAuthnRequest(message: InboundMessage, options: ReceiveOptions): VerifiedAuthnRequest {
-  const decoded = decodeAuthnRequest(message);
+  const decoded = decodeAuthnRequest(message, options.maxMessageBytes);
   const claimed = readAuthnRequest(decoded.root);
   const record = options.findSp(claimed.issuer);
   if (!record?.sp) throw new UnknownServiceProviderError(`AuthnRequest from ${claimed.issuer}, which is no SP in the metadata`);

@@ -5,6 +5,7 @@ import {
   ExpiredRequestError,
   InvalidRequestSignatureError,
   MalformedRequestError,
+  PayloadTooLargeError,
   RequestSignatureRequiredError,
   UnknownServiceProviderError,
   UnregisteredAcsUrlError,
@@ -42,6 +43,7 @@ const options: ReceiveOptions = {
   requireSignature: () => false,
   ssoUrl: SSO,
   clockSkewSeconds: 180,
+  maxMessageBytes: 256 * 1024,
 };
 
 function xml(o: { attrs?: string; inner?: string; issuer?: string } = {}): string {
@@ -82,7 +84,8 @@ t.test('typed errors', async (t) => {
   const cases: [string, () => unknown, new (...a: never[]) => Error, RegExp][] = [
     ['DTD', () => receiveAuthnRequest(redirect(`<!DOCTYPE x>${xml()}`), options), MalformedRequestError, /DTD/],
     ['entity', () => receiveAuthnRequest(post(xml({ issuer: '&x;' })), options), MalformedRequestError, /well-formed/],
-    ['bomb', () => receiveAuthnRequest(redirect(Buffer.alloc(1024 * 1024, 32)), options), MalformedRequestError, /inflate within/],
+    ['bomb', () => receiveAuthnRequest(redirect(Buffer.alloc(1024 * 1024, 32)), options), PayloadTooLargeError, /inflates to more than 262144 bytes/],
+    ['POST too large', () => receiveAuthnRequest(post(xml({ inner: ' '.repeat(256 * 1024) })), options), PayloadTooLargeError, /larger than 262144 bytes/],
     ['unknown SP', () => receiveAuthnRequest(post(xml({ issuer: 'https://nobody.example.org' })), options), UnknownServiceProviderError, /no SP/],
     ['old', () => receiveAuthnRequest(post(xml()), { ...options, now: new Date(Date.now() + 20 * 60_000) }), ExpiredRequestError, /window/],
     ['future', () => receiveAuthnRequest(post(xml()), { ...options, now: new Date(Date.now() - 4 * 60_000) }), ExpiredRequestError, /window/],
