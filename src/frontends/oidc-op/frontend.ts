@@ -195,8 +195,9 @@ export class OidcOpFrontend implements Frontend {
     provider.on('server_error', (ctx, err) => log.error({ err, route: ctx.oidc?.route }, 'OIDC provider error'));
     provider.on('error', (err) => log.error({ err }, 'OIDC provider error'));
     provider.on('grant.error', (ctx, err) => {
-      const e = err as { error?: string; error_description?: string };
-      log.info({ error: e.error, reason: e.error_description, client: ctx.oidc?.client?.clientId }, 'OIDC token request refused');
+      // error_detail is what oidc-provider keeps from the client (why authentication failed, say).
+      const e = err as { error?: string; error_description?: string; error_detail?: string };
+      log.info({ error: e.error, reason: e.error_description, detail: e.error_detail, client: ctx.oidc?.client?.clientId }, 'OIDC token request refused');
     });
     provider.use(async (ctx, next) => {
       await next();
