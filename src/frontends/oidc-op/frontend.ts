@@ -34,7 +34,7 @@ import { REFEDS_MFA } from '../../pipeline/assurance-vocabulary.js';
 import type { Store } from '../../store/store.js';
 import { parseIdpHint } from '../saml-idp/query.js';
 import { accountIdOf, claimsOf } from './claims.js';
-import { issuerOf, type OidcClientConfig, type OidcFrontendConfig } from './config.js';
+import { DEVICE_CODE_GRANT, issuerOf, type OidcClientConfig, type OidcFrontendConfig } from './config.js';
 import type { OidcOpExtension } from './extensions.js';
 import { EXTENSIONS } from './grants/index.js';
 import { loadSigningKeys } from './keys.js';
@@ -72,8 +72,8 @@ type Outcome =
   | { kind: 'error'; error: string; description: string };
 
 const UID = /^[A-Za-z0-9_-]{1,64}$/;
-/** oidc-provider 9's description of a token request for a grant type the client was not given. */
-const GRANT_TYPE_NOT_ALLOWED = 'requested grant type is not allowed for this client';
+/** oidc-provider 9's descriptions of a token or device authorization request for a grant type the client was not given. */
+const GRANT_TYPE_NOT_ALLOWED = new Set(['requested grant type is not allowed for this client', `${DEVICE_CODE_GRANT} is not allowed for this client`]);
 /** oidc-provider 9's description of a token, introspection or revocation request without client authentication. */
 const NO_CLIENT_AUTH = 'no client authentication mechanism provided';
 const outcomeKey = (uid: string) => `oidc-op:outcome:${uid}`;
@@ -214,7 +214,7 @@ export class OidcOpFrontend implements Frontend {
         ctx.status = 401;
         ctx.body = { ...body, error: 'invalid_client' };
       }
-      if (ctx.status === 400 && body?.error === 'invalid_request' && body.error_description === GRANT_TYPE_NOT_ALLOWED) {
+      if (ctx.status === 400 && body?.error === 'invalid_request' && GRANT_TYPE_NOT_ALLOWED.has(body.error_description ?? '')) {
         // RFC 6749 §5.2: a grant type the client is not authorized for is unauthorized_client.
         ctx.body = { ...body, error: 'unauthorized_client' };
       }

@@ -11,6 +11,8 @@ import { applyParams, loadCases, type AuthorizationCase, type BackChannelCase } 
 import { ACCESS_TOKEN_TYPE, DEVICE_GRANT, EXCHANGE_GRANT, SECRETS, attackSetup, clientAuthentication, type AttackSetup } from './harness.js';
 
 const cases = loadCases();
+/** oidc-provider's default routes under the issuer. */
+const ENDPOINT_PATHS = { token: '/token', introspection: '/token/introspection', device_authorization: '/device/auth' } as const;
 
 /** Fills a case's placeholders (corpus.ts); token placeholders need `tokens`. */
 function filler(s: AttackSetup, tokens?: { access_token: string; refresh_token?: string; id_token?: string }) {
@@ -54,7 +56,7 @@ async function authorizationAttack(t: Test, s: AttackSetup, c: AuthorizationCase
   t.equal(answer.get('code'), null, 'and no code');
 }
 
-/** The valid request of a grant for `from`'s fresh material, before the case's changes. */
+/** The valid request of the case's kind with `from`'s fresh material (code, tokens, device code), before its changes. */
 async function grantForm(s: AttackSetup, c: BackChannelCase, from: string): Promise<Record<string, string>> {
   switch (c.grant) {
     case 'authorization_code': {
@@ -68,7 +70,7 @@ async function grantForm(s: AttackSetup, c: BackChannelCase, from: string): Prom
     case 'token_exchange':
       return { grant_type: EXCHANGE_GRANT, subject_token: (await s.tokens(from)).access_token, subject_token_type: ACCESS_TOKEN_TYPE };
     case undefined:
-      return { token: (await s.tokens(from)).access_token };
+      return c.endpoint === 'introspection' ? { token: (await s.tokens(from)).access_token } : { scope: 'openid' };
   }
 }
 
@@ -76,7 +78,7 @@ async function backChannelAttack(t: Test, s: AttackSetup, c: BackChannelCase): P
   const from = c.from ?? c.client;
   const needsTokens = Object.values(c.params).flat().some((v) => v !== null && /\{(accessToken|refreshToken|idToken)\}/.test(v));
   const tokens = needsTokens ? await s.tokens(from) : undefined;
-  const endpoint = c.endpoint === 'token' ? `${s.issuer}/token` : `${s.issuer}/token/introspection`;
+  const endpoint = `${s.issuer}${ENDPOINT_PATHS[c.endpoint]}`;
   const auth = clientAuthentication(c.auth, c.client, c.secret ?? SECRETS[c.client] ?? 'a-guessed-secret-0123', endpoint);
   const form = applyParams({ ...(await grantForm(s, c, from)), ...auth.form }, c.params, filler(s, tokens));
   const res = await fetch(endpoint, {

@@ -1,6 +1,6 @@
 /**
  * The OAuth/OIDC attack corpus as data: one YAML file per case in cases/, each a valid request of
- * one kind (an authorization request, or a token or introspection request with fresh material)
+ * one kind (an authorization request, or a token, introspection or device authorization request)
  * with the attacker's changes, and the RFC-conformant answer expected. Cases are checked against
  * this schema when loaded, so a mistyped case fails instead of passing vacuously.
  *
@@ -8,9 +8,9 @@
  *
  *   name: redirect_uri with a trailing slash
  *   spec: RFC 6749 §4.1.2.1; RFC 9700 §2.1 (exact string matching)
- *   endpoint: authorization            # authorization | token | introspection
+ *   endpoint: authorization            # authorization | token | introspection | device_authorization
  *   client: web                        # the client the request is for / authenticates as
- *   auth: client_secret_post           # token and introspection: how the request authenticates
+ *   auth: client_secret_post           # all but authorization: how the request authenticates
  *   secret: wrong-secret               #   with this secret instead of the client's own
  *   grant: authorization_code          # token: the grant whose valid request is the starting point
  *   from: rp                           #   whose code or tokens it carries (default: client)
@@ -56,7 +56,7 @@ const authorizationCase = z
 const backChannelCase = z
   .object({
     ...common,
-    endpoint: z.enum(['token', 'introspection']),
+    endpoint: z.enum(['token', 'introspection', 'device_authorization']),
     auth: z.enum(AUTH_METHODS),
     secret: z.string().optional(),
     grant: z.enum(GRANTS).optional(),
@@ -67,7 +67,7 @@ const backChannelCase = z
     ]),
   })
   .strict()
-  .refine((c) => (c.endpoint === 'token') === (c.grant !== undefined), { message: 'a token request names its grant; an introspection request none' });
+  .refine((c) => (c.endpoint === 'token') === (c.grant !== undefined), { message: 'a token request names its grant; other requests none' });
 
 export const attackCase = z.union([authorizationCase, backChannelCase]);
 export type AttackCase = z.output<typeof attackCase> & { file: string };
