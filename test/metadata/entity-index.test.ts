@@ -92,11 +92,45 @@ t.test('refresh replaces a source only with a verified newer copy', async (t) =>
   t.equal(acsOf(index), 'https://sp.example.org/acs/2', 'the last good copy stays');
   t.match(log.warnings().at(-1), { msg: /refresh failed; keeping the last good copy/, obj: { keptEntities: 1 } });
   t.equal(server.requests.at(-1)!['if-none-match'], '"2"');
+  const [good] = index.status();
+  t.match(good, { stale: true, failures: 1, entities: 1, lastError: /signature|digest/i }, 'the source is stale, with the reason');
 
   server.failWith(503);
   await index.refresh();
   t.equal(acsOf(index), 'https://sp.example.org/acs/2');
   t.equal(log.warnings().length, 2);
+  t.match(index.status()[0], { stale: true, failures: 2, lastError: /HTTP 503/, loadedAt: good!.loadedAt });
+
+  server.publish(signedSps('https://sp.example.org/acs/4'), { etag: '"4"' });
+  server.failWith(undefined);
+  await index.refresh();
+  t.equal(acsOf(index), 'https://sp.example.org/acs/4');
+  t.match(index.status()[0], { stale: false, failures: 2, fromBackingCopy: false });
+  t.notOk('lastError' in index.status()[0]!, 'no reason once it answers');
+});
+
+t.test('after a failed fetch the source is tried again every retrySeconds until it answers', async (t) => {
+  const server = await startMetadataServer();
+  t.teardown(() => server.close());
+  server.publish(signedSps('https://sp.example.org/acs/1'));
+  const index = await EntityIndex.load([{ metadata: server.url, fingerprint, refreshSeconds: 3600, retrySeconds: 0.05, timeoutSeconds: 120, maxValidityDays: 28 }], {
+    log: memoryLog(),
+  });
+  t.teardown(() => index.stop());
+  index.startRefresh();
+  server.failWith(500);
+  await index.refresh();
+  const requestsAfterFailure = server.requests.length;
+  for (let i = 0; i < 100 && server.requests.length < requestsAfterFailure + 2; i++) await sleep(20);
+  t.ok(server.requests.length >= requestsAfterFailure + 2, 'retried soon, not after refreshSeconds');
+
+  server.publish(signedSps('https://sp.example.org/acs/2'));
+  server.failWith(undefined);
+  for (let i = 0; i < 100 && index.status()[0]!.stale; i++) await sleep(20);
+  t.equal(acsOf(index), 'https://sp.example.org/acs/2', 'a retry loaded the new copy');
+  const requestsAfterRecovery = server.requests.length;
+  await sleep(200);
+  t.equal(server.requests.length, requestsAfterRecovery, 'and the retries stopped: the next fetch is a regular refresh');
 });
 
 t.test('startRefresh refreshes URL sources on their timers until stop', async (t) => {
