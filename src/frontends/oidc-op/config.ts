@@ -99,7 +99,7 @@ const client = z
     tokenEndpointAuthMethod: z
       .enum(['client_secret_basic', 'client_secret_post', 'none'])
       .optional()
-      .describe('Default: client_secret_basic with a secret, none without'),
+      .describe('How the client authenticates at the token, introspection and revocation endpoints; any other method is refused (invalid_client). Default: client_secret_basic with a secret, none without'),
     subjectType: z.enum(['public', 'pairwise']).default('public').describe('pairwise: `sub` differs per redirect host'),
     tokenExchange: z
       .object({
