@@ -9,7 +9,7 @@ import type { BenchPeers } from './peers.js';
 import { percentile } from './stats.js';
 
 export interface MeasureOptions extends RunOptions {
-  /** Warm-up logins before measuring (default: 2 × concurrency × 10). */
+  /** Warm-up logins before measuring (default: 5 per user). */
   warmupLogins?: number;
 }
 
@@ -49,7 +49,7 @@ export async function measureScenario(peers: BenchPeers, fedgate: FedgateProcess
   const warmup = await runLogins(peers, {
     scenario: options.scenario,
     concurrency: options.concurrency,
-    logins: options.warmupLogins ?? options.concurrency * 20,
+    logins: options.warmupLogins ?? options.concurrency * 5,
     durationMs: 60_000,
     hint: options.hint,
   });
