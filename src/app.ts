@@ -138,9 +138,11 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   oidcBackend?.register(app, flow);
   for (const register of filterRoutes) register(app);
   registerDiscovery(app, flow, {
-    cookieName: config.discovery.cookieName,
-    rememberDays: config.discovery.rememberDays,
+    config: config.discovery,
+    baseUrl: config.server.baseUrl,
     secureCookies,
+    serviceProviders: sps,
+    ...(config.backends.saml.enabled ? { ownServiceProviderMetadata: backend.metadataXml() } : {}),
   });
 
   idps.startRefresh();

@@ -8,6 +8,7 @@ import { z } from 'zod';
 import { FILTERS } from '../pipeline/registry.js';
 import { oidcBackendConfig } from '../backends/oidc-rp/config.js';
 import { oidcFrontendConfig } from '../frontends/oidc-op/config.js';
+import { discoveryConfig } from '../discovery/config.js';
 
 /** A secret given inline, from an environment variable or from a file; resolved to its value. */
 export const secret = z
@@ -448,13 +449,7 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
-    discovery: z
-      .object({
-        cookieName: z.string().default('fedgate_idp'),
-        rememberDays: z.number().int().min(0).default(90).describe('How long the last choice is remembered (0: not at all)'),
-      })
-      .strict()
-      .prefault({}),
+    discovery: discoveryConfig.prefault({}).describe('The IdP choice page, its search API, per-service filters, an external discovery service'),
     operations: operations.describe('Health, metrics and rate limits'),
     pipeline: z
       .array(pipelineStep)

@@ -190,6 +190,23 @@ export class UpstreamUnavailableError extends FedgateError {
 
 // ---- Proxy state and policy ----
 
+/** A discovery choice outside the per-service filter (discovery.filters) of the requesting service. */
+export class UpstreamNotAllowedError extends FedgateError {
+  readonly code = 'upstream_not_allowed';
+  readonly httpStatus = 403;
+  readonly userMessage = 'This service does not accept logins from that identity provider. Please go back and choose another one.';
+}
+
+/**
+ * An IdP Discovery Service request whose `return` URL is not among the idpdisc:DiscoveryResponse
+ * locations in the service's verified metadata (open-redirect defence): no redirect is made.
+ */
+export class UnregisteredDiscoveryResponseError extends FedgateError {
+  readonly code = 'unregistered_discovery_response';
+  readonly httpStatus = 403;
+  readonly userMessage = 'The service asked for your choice of identity provider to be sent to an address its registered metadata does not list.';
+}
+
 export class NoUpstreamAvailableError extends FedgateError {
   readonly code = 'no_upstream';
   readonly httpStatus = 400;

@@ -14,6 +14,7 @@ import {
   NoUpstreamAvailableError,
   UnknownIdentityProviderError,
   UnknownLoginError,
+  UpstreamNotAllowedError,
 } from './errors.js';
 import type { AuthnRequest, Identity, UpstreamInfo } from './model.js';
 import { referenceId } from './reference.js';
@@ -83,8 +84,12 @@ export interface Frontend {
 /** An upstream protocol end (fedgate as SP or RP). */
 export interface Backend {
   readonly name: string;
-  /** The upstream identity providers this backend can send users to. */
-  upstreams(): UpstreamInfo[];
+  /**
+   * The upstream identity providers this backend can send users to. Returns the same array as
+   * long as they are unchanged, so callers may keep what they derive from it (discovery's search
+   * index) until it changes.
+   */
+  upstreams(): UpstreamRegistration[];
   /** One upstream by entityID or issuer, with what the pipeline may know about it. */
   upstream(id: string): UpstreamRegistration | undefined;
   /**
@@ -131,6 +136,7 @@ export class LoginFlow {
   private readonly frontends = new Map<string, Frontend>();
   private readonly backends = new Map<string, Backend>();
   private readonly observer: LoginObserver;
+  private upstreamLists?: { lists: UpstreamRegistration[][]; all: UpstreamRegistration[] };
 
   constructor(private readonly deps: LoginFlowDeps) {
     this.observer = deps.observer ?? quietObserver;
@@ -138,9 +144,13 @@ export class LoginFlow {
     for (const b of deps.backends) this.backends.set(b.name, b);
   }
 
-  /** Every upstream of every backend, for discovery and hints. */
-  upstreams(): UpstreamInfo[] {
-    return [...this.backends.values()].flatMap((b) => b.upstreams());
+  /** Every upstream of every backend, for discovery and hints; the same array while no backend's list changed. */
+  upstreams(): UpstreamRegistration[] {
+    const lists = [...this.backends.values()].map((b) => b.upstreams());
+    const known = this.upstreamLists;
+    if (known && lists.every((list, i) => list === known.lists[i])) return known.all;
+    this.upstreamLists = { lists, all: lists.flat() };
+    return this.upstreamLists.all;
   }
 
   findUpstream(id: string): UpstreamRegistration | undefined {
@@ -194,12 +204,18 @@ export class LoginFlow {
     return { id: loginId, ...(JSON.parse(raw) as Omit<LoginRecord, 'id'>) };
   }
 
-  /** Called by discovery with the user's choice. */
-  async chooseUpstream(loginId: string, upstreamId: string, reply: FastifyReply): Promise<void> {
+  /** Called by discovery with the user's choice; `allowed` tells whether the requesting service accepts that upstream. */
+  async chooseUpstream(
+    loginId: string,
+    upstreamId: string,
+    reply: FastifyReply,
+    allowed?: (upstream: UpstreamRegistration, request: AuthnRequest) => boolean,
+  ): Promise<void> {
     const login = await this.pending(loginId);
     try {
       const upstream = await this.resolveUpstream(upstreamId);
       if (!upstream) throw new UnknownIdentityProviderError(`discovery choice ${upstreamId} is not a configured upstream`);
+      if (allowed && !allowed(upstream, login.request)) throw new UpstreamNotAllowedError(`discovery choice ${upstreamId} is outside the discovery filter of ${login.request.requester}`);
       await this.startUpstream(login, upstream, reply);
     } catch (err) {
       return this.fail(login, err, reply);

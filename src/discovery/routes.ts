@@ -1,112 +1,280 @@
 /**
- * The IdP choice page. It works as a plain HTML form (search by a GET parameter, choice by POST);
- * the small script only filters the list while typing. The last choice is remembered in a cookie
- * and offered first.
+ * Discovery: where the user chooses the upstream identity provider.
+ *
+ *   GET  /discovery?login=<id>[&q=…]        the choice page of a login (or, when an external
+ *                                           discovery service is configured, a redirect there)
+ *   GET  /discovery?entityID=…&return=…     the same page answering the SAML IdP Discovery Service
+ *                                           Protocol for a known SP (./protocol.ts)
+ *   POST /discovery                         the choice
+ *   GET  /discovery/search?q=…              JSON search over every listed upstream
+ *   GET  /discovery/return?login=…&idp=…    the answer of an external discovery service
+ *
+ * The search index is rebuilt only when the set of upstreams changes (LoginFlow.upstreams()
+ * returns the same array until then). Upstreams hidden from discovery are never listed or found,
+ * and stay usable by hint. A service with a filter (discovery.filters) is offered, and may be
+ * answered with, only the upstreams its filter allows.
  */
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
+import { ConfigError, MalformedRequestError, UnknownIdentityProviderError, UnknownLoginError, UpstreamNotAllowedError } from '../core/errors.js';
 import type { LoginFlow } from '../core/flow.js';
-import { MalformedRequestError } from '../core/errors.js';
-import type { UpstreamInfo } from '../core/model.js';
-import { html, page } from '../http/html.js';
+import type { UpstreamRegistration } from '../core/registration.js';
 import { pickLocalized, preferredLanguages } from '../http/language.js';
+import type { EntityIndex } from '../metadata/entity-index.js';
+import { parseMetadata } from '../metadata/parse.js';
+import type { EntityRecord } from '../metadata/types.js';
+import type { DiscoveryConfig } from './config.js';
+import { allows, ServiceFilters, type ServiceFilter } from './filters.js';
+import { choicePage, type Choice } from './page.js';
+import { DISCOVERY_PATH, DISCOVERY_RETURN_PATH, SCRIPT_PATH, SEARCH_PATH } from './paths.js';
+import { discoveryAnswer, externalDiscoveryUrl, readDiscoveryRequest, type DiscoveryRequest } from './protocol.js';
+import { readRemembered, rememberChoice } from './remembered.js';
+import { DISCOVERY_SCRIPT } from './script.js';
+import { DiscoveryIndex, type SearchHit } from './search-index.js';
 
-export const DISCOVERY_PATH = '/discovery';
-const SCRIPT_PATH = '/static/discovery.js';
+export { DISCOVERY_PATH, DISCOVERY_RETURN_PATH, SEARCH_PATH };
 
 export interface DiscoveryOptions {
-  cookieName: string;
-  rememberDays: number;
+  config: DiscoveryConfig;
+  baseUrl: string;
   secureCookies: boolean;
+  /** Downstream SAML SPs (verified metadata), which may use the page as their discovery service. */
+  serviceProviders: Pick<EntityIndex, 'get'>;
+  /**
+   * The metadata of fedgate's own SAML SP, when the SAML backend is on: it may use the page like
+   * any SP, and is the entityID sent to an external discovery service.
+   */
+  ownServiceProviderMetadata?: string;
 }
 
-interface Choice {
-  id: string;
-  name: string;
-  logo?: string;
-  unavailable?: boolean;
+/** Default and largest number of API results. */
+const API_LIMIT = { default: 20, max: 100 };
+/** The parameter an external discovery service returns the choice in. */
+const RETURN_ID_PARAM = 'idp';
+
+const loginId = z.string().min(1).max(100);
+const entityId = z.string().min(1).max(1024);
+const protocolFields = {
+  entityID: entityId.optional(),
+  return: z.string().min(1).max(4096).optional(),
+  returnIDParam: z.string().min(1).max(100).optional(),
+};
+const pageQuery = z.object({
+  login: loginId.optional(),
+  q: z.string().max(200).optional(),
+  /** Stay on the own page even when an external discovery service is configured. */
+  local: z.literal('1').optional(),
+  ...protocolFields,
+  policy: z.string().max(200).optional(),
+  isPassive: z.string().max(10).optional(),
+});
+const choiceBody = z.object({ idp: entityId, login: loginId.optional(), ...protocolFields });
+const returnQuery = z.object({ login: loginId, [RETURN_ID_PARAM]: entityId.optional() });
+const searchQuery = z.object({
+  q: z.string().max(200).default(''),
+  limit: z.coerce.number().int().min(1).max(API_LIMIT.max).default(API_LIMIT.default),
+  login: loginId.optional(),
+  entityID: entityId.optional(),
+});
+
+function problems(error: z.ZodError): string {
+  return error.issues.map((i) => `${i.path.join('.') || 'parameters'}: ${i.message}`).join('; ');
 }
-
-/** Case- and accent-insensitive form for matching. */
-export function foldForSearch(s: string): string {
-  return s.normalize('NFKD').replace(/\p{M}/gu, '').toLowerCase();
-}
-
-const SEARCH_SCRIPT = `document.addEventListener("DOMContentLoaded",function(){
-var q=document.getElementById("q"),items=document.querySelectorAll("#idps li");if(!q)return;
-function fold(s){return s.normalize("NFKD").replace(/\\p{M}/gu,"").toLowerCase();}
-q.addEventListener("input",function(){var v=fold(q.value.trim());var shown=0;
-items.forEach(function(li){var hit=!v||li.getAttribute("data-search").indexOf(v)>=0;li.hidden=!hit;if(hit)shown++;});
-document.getElementById("none").hidden=shown>0;});});`;
-
-const pageQuery = z.object({ login: z.string().min(1).max(100), q: z.string().max(200).optional() });
-const choiceBody = z.object({ login: z.string().min(1).max(100), idp: z.string().min(1).max(1024) });
 
 function parse<T>(schema: z.ZodType<T>, value: unknown, what: string): T {
   const result = schema.safeParse(value);
-  if (!result.success) throw new MalformedRequestError(`${what}: ${result.error.issues.map((i) => i.message).join('; ')}`);
+  if (!result.success) throw new MalformedRequestError(`${what}: ${problems(result.error)}`);
   return result.data;
 }
 
-function choicesFor(upstreams: UpstreamInfo[], req: FastifyRequest): Choice[] {
-  const languages = preferredLanguages(req.headers['accept-language']);
-  return upstreams
-    .map((u) => ({ id: u.id, name: pickLocalized(u.displayName, languages) ?? u.id, logo: u.logo, unavailable: u.unavailable }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+/** Either a login or a discovery request, never both. */
+function exactlyOne(login: string | undefined, entityID: string | undefined, what: string): void {
+  if (login !== undefined && entityID !== undefined) throw new MalformedRequestError(`${what}: login and entityID exclude each other`);
+  if (login === undefined && entityID === undefined) throw new MalformedRequestError(`${what}: neither a login nor a discovery request (entityID)`);
 }
 
-function choiceButton(c: Choice) {
-  return html`<li data-search="${foldForSearch(`${c.name} ${c.id}`)}"><button type="submit" name="idp" value="${c.id}"${c.unavailable ? html` disabled` : ''}>${c.logo ? html`<img src="${c.logo}" alt="" loading="lazy">` : ''}<span>${c.name}</span>${c.unavailable ? html` <span class="muted">(temporarily unavailable)</span>` : ''}</button></li>`;
+/** What the choice page is shown for: a login, or a discovery request. */
+interface PageRequest {
+  /** Whom the user logs in to, and its id (for its filter). */
+  service: string;
+  serviceId: string;
+  /** Hidden fields of the page's forms. */
+  context: Record<string, string>;
+  /** What the search API needs to apply the same filter. */
+  searchContext: { login: string } | { entityID: string };
+  query: string;
+}
+
+/** The index of the current upstreams, rebuilt when they change. */
+class CurrentIndex {
+  private source?: readonly UpstreamRegistration[];
+  private index = new DiscoveryIndex([]);
+
+  constructor(private readonly flow: LoginFlow) {}
+
+  get(): DiscoveryIndex {
+    const upstreams = this.flow.upstreams();
+    if (upstreams !== this.source) {
+      this.index = new DiscoveryIndex(upstreams);
+      this.source = upstreams;
+    }
+    return this.index;
+  }
 }
 
 export function registerDiscovery(app: FastifyInstance, flow: LoginFlow, options: DiscoveryOptions): void {
+  const { config } = options;
+  const index = new CurrentIndex(flow);
+  const filters = new ServiceFilters(config.filters);
+  const ownSp = options.ownServiceProviderMetadata ? parseMetadata(options.ownServiceProviderMetadata, 'fedgate SP').records[0] : undefined;
+  if (config.externalService && !ownSp) {
+    throw new ConfigError(['discovery.externalService: needs the SAML backend (backends.saml.enabled), whose entityID the discovery service is asked for']);
+  }
+  const serviceProvider = (id: string): EntityRecord | undefined => (id === ownSp?.entityId ? ownSp : options.serviceProviders.get(id));
+  const allowedFor = (service: string) => {
+    const filter = filters.for(service);
+    return (upstream: UpstreamRegistration) => !filter || allows(filter, upstream);
+  };
+
+  function choice(hit: SearchHit, languages: string[]): Choice {
+    const { upstream } = hit;
+    return {
+      id: upstream.id,
+      name: pickLocalized(upstream.displayName, languages) ?? upstream.id,
+      ...(upstream.logo ? { logo: upstream.logo } : {}),
+      ...(hit.domain ? { domain: hit.domain } : {}),
+      social: upstream.social,
+      ...(upstream.unavailable ? { unavailable: true } : {}),
+    };
+  }
+
+  /** The remembered choices still listed and allowed for the service, most recent first. */
+  function remembered(req: FastifyRequest, filter: ServiceFilter | undefined): SearchHit[] {
+    const current = index.get();
+    return readRemembered(req.cookies[config.cookieName], config.remember).flatMap((id) => {
+      const hit = current.get(id);
+      return hit && (!filter || allows(filter, hit.upstream)) ? [hit] : [];
+    });
+  }
+
+  function remember(req: FastifyRequest, reply: FastifyReply, idp: string): void {
+    if (config.rememberDays === 0 || !index.get().get(idp)) return; // only what the page could have shown
+    const previous = readRemembered(req.cookies[config.cookieName], config.remember);
+    reply.setCookie(config.cookieName, rememberChoice(previous, idp, config.remember), {
+      path: '/',
+      httpOnly: true,
+      secure: options.secureCookies,
+      sameSite: 'lax',
+      maxAge: config.rememberDays * 86400,
+    });
+  }
+
+  function renderPage(req: FastifyRequest, reply: FastifyReply, p: PageRequest) {
+    const languages = preferredLanguages(req.headers['accept-language']);
+    const filter = filters.for(p.serviceId);
+    const result = index.get().search(p.query, { filter, limit: config.listLimit });
+    return reply.type('text/html; charset=utf-8').send(
+      choicePage({
+        service: p.service,
+        context: p.context,
+        searchUrl: `${SEARCH_PATH}?${new URLSearchParams(p.searchContext)}`,
+        query: p.query,
+        remembered: remembered(req, filter).map((hit) => choice(hit, languages)),
+        results: { total: result.total, choices: result.hits.map((h) => choice(h, languages)) },
+        limit: config.listLimit,
+      }),
+    );
+  }
+
+  /** Answers a discovery request with the choice (or without one), back to its return URL. */
+  function answer(request: DiscoveryRequest, reply: FastifyReply, idp?: string) {
+    reply.request.log.info({ service: request.sp.entityId, idp }, 'answered a discovery request');
+    return reply.redirect(discoveryAnswer(request, idp), 302);
+  }
+
+  // Built before the first user waits for it; later only when the upstreams change.
+  app.addHook('onReady', async () => {
+    index.get();
+  });
+
   app.get(SCRIPT_PATH, async (_req, reply) =>
-    reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(SEARCH_SCRIPT),
+    reply.type('text/javascript; charset=utf-8').header('cache-control', 'public, max-age=3600').send(DISCOVERY_SCRIPT),
   );
 
   app.get(DISCOVERY_PATH, async (req, reply) => {
-    const { login: loginId, q } = parse(pageQuery, req.query, 'discovery request');
-    const login = await flow.pending(loginId);
-    const all = choicesFor(flow.upstreams().filter((u) => !u.hidden), req);
-    const needle = q ? foldForSearch(q.trim()) : '';
-    const shown = needle ? all.filter((c) => foldForSearch(`${c.name} ${c.id}`).includes(needle)) : all;
-    const rememberedId = req.cookies[options.cookieName];
-    const remembered = rememberedId ? choicesFor(flow.upstreams(), req).find((c) => c.id === rememberedId) : undefined;
-    const service = login.request.requesterName ?? login.request.requester;
+    const params = parse(pageQuery, req.query, 'discovery page');
+    exactlyOne(params.login, params.entityID, 'discovery page');
+    const languages = preferredLanguages(req.headers['accept-language']);
 
-    return reply.type('text/html; charset=utf-8').send(
-      page({
-        title: 'Choose your identity provider',
-        scripts: [SCRIPT_PATH],
-        body: html`<h1>Log in to ${service}</h1>
-<p>Choose the organisation that holds your account.</p>
-<form method="get" action="${DISCOVERY_PATH}" role="search">
-<input type="hidden" name="login" value="${loginId}">
-<label for="q">Search by name</label>
-<input type="search" id="q" name="q" value="${q ?? ''}" autocomplete="off" placeholder="e.g. university name">
-<noscript><button type="submit">Search</button></noscript>
-</form>
-<form id="choose" method="post" action="${DISCOVERY_PATH}">
-<input type="hidden" name="login" value="${loginId}">
-${remembered ? html`<h2>Last used</h2><ul class="choices" aria-label="Last used identity provider">${choiceButton(remembered)}</ul><h2>All</h2>` : ''}
-<ul class="choices" id="idps" aria-label="Identity providers">${shown.map(choiceButton)}</ul>
-<p id="none" ${shown.length > 0 ? 'hidden' : ''}>No identity provider matches your search.</p>
-</form>`,
-      }),
-    );
+    if (params.login !== undefined) {
+      const login = await flow.pending(params.login);
+      if (config.externalService && ownSp && params.local === undefined && params.q === undefined) {
+        const returnUrl = `${options.baseUrl}${DISCOVERY_RETURN_PATH}?${new URLSearchParams({ login: login.id })}`;
+        return reply.redirect(externalDiscoveryUrl(config.externalService, { entityId: ownSp.entityId, returnUrl, returnIdParam: RETURN_ID_PARAM }), 302);
+      }
+      const service = login.request.requesterName ?? login.request.requester;
+      const context = { login: login.id };
+      return renderPage(req, reply, { service, serviceId: login.request.requester, context, searchContext: context, query: params.q ?? '' });
+    }
+
+    const request = readDiscoveryRequest(params, serviceProvider);
+    if (request.isPassive) return answer(request, reply, remembered(req, filters.for(request.sp.entityId))[0]?.upstream.id);
+    const ui = request.sp.sp?.ui.displayName ?? {};
+    const service = pickLocalized(ui, languages) ?? pickLocalized(request.sp.organizationDisplayName, languages) ?? request.sp.entityId;
+    const context = { entityID: request.sp.entityId, return: request.returnUrl, returnIDParam: request.returnIdParam };
+    return renderPage(req, reply, { service, serviceId: request.sp.entityId, context, searchContext: { entityID: request.sp.entityId }, query: params.q ?? '' });
   });
 
   app.post(DISCOVERY_PATH, async (req, reply) => {
-    const { login, idp } = parse(choiceBody, req.body, 'discovery choice');
-    if (options.rememberDays > 0 && flow.findUpstream(idp)) {
-      reply.setCookie(options.cookieName, idp, {
-        path: '/',
-        httpOnly: true,
-        secure: options.secureCookies,
-        sameSite: 'lax',
-        maxAge: options.rememberDays * 86400,
-      });
+    const body = parse(choiceBody, req.body, 'discovery choice');
+    exactlyOne(body.login, body.entityID, 'discovery choice');
+    if (body.login !== undefined) {
+      remember(req, reply, body.idp);
+      return flow.chooseUpstream(body.login, body.idp, reply, (upstream, request) => allowedFor(request.requester)(upstream));
     }
-    return flow.chooseUpstream(login, idp, reply);
+    const request = readDiscoveryRequest(body, serviceProvider);
+    const upstream = flow.findUpstream(body.idp);
+    if (!upstream) throw new UnknownIdentityProviderError(`discovery choice ${body.idp} for ${request.sp.entityId} is not a configured upstream`);
+    if (!allowedFor(request.sp.entityId)(upstream)) {
+      throw new UpstreamNotAllowedError(`discovery choice ${body.idp} is outside the discovery filter of ${request.sp.entityId}`);
+    }
+    remember(req, reply, body.idp);
+    return answer(request, reply, upstream.id);
+  });
+
+  app.get(DISCOVERY_RETURN_PATH, async (req, reply) => {
+    const params = parse(returnQuery, req.query, 'answer of the discovery service');
+    const idp = params[RETURN_ID_PARAM];
+    if (idp === undefined) {
+      // No choice (the user left, or the service could not decide): the own page takes over.
+      await flow.pending(params.login);
+      req.log.info({ service: config.externalService }, 'the discovery service returned without a choice; showing the own page');
+      return reply.redirect(`${DISCOVERY_PATH}?${new URLSearchParams({ login: params.login, local: '1' })}`, 302);
+    }
+    remember(req, reply, idp);
+    return flow.chooseUpstream(params.login, idp, reply, (upstream, request) => allowedFor(request.requester)(upstream));
+  });
+
+  app.get(SEARCH_PATH, async (req, reply) => {
+    const parsed = searchQuery.safeParse(req.query);
+    const refuse = (error: string, reason: string) => {
+      req.log.warn({ reason }, 'discovery search refused');
+      return reply.code(400).send({ error, error_description: reason });
+    };
+    if (!parsed.success) return refuse('invalid_request', problems(parsed.error));
+    const { q, limit, login, entityID } = parsed.data;
+    if (login !== undefined && entityID !== undefined) return refuse('invalid_request', 'login and entityID exclude each other');
+    let service = entityID;
+    if (login !== undefined) {
+      try {
+        service = (await flow.pending(login)).request.requester;
+      } catch (err) {
+        if (err instanceof UnknownLoginError) return refuse(err.code, 'unknown or expired login');
+        throw err;
+      }
+    }
+    const languages = preferredLanguages(req.headers['accept-language']);
+    const result = index.get().search(q, { filter: service === undefined ? undefined : filters.for(service), limit });
+    return reply.send({ total: result.total, results: result.hits.map((h) => choice(h, languages)) });
   });
 }

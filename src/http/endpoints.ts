@@ -7,7 +7,7 @@
 import type { FastifyRequest } from 'fastify';
 import { CALLBACK_PATH } from '../backends/oidc-rp/backend.js';
 import { ACS_PATH } from '../backends/saml-sp/backend.js';
-import { DISCOVERY_PATH } from '../discovery/routes.js';
+import { DISCOVERY_PATH, DISCOVERY_RETURN_PATH } from '../discovery/paths.js';
 import { SSO_PATH } from '../frontends/saml-idp/frontend.js';
 
 export interface Endpoint {
@@ -24,6 +24,7 @@ const ROUTES = new Map<string, Endpoint>([
   [SSO_PATH, { name: 'saml_sso', kind: 'login', frontend: 'saml-idp' }],
   [ACS_PATH, { name: 'saml_acs', kind: 'login', backend: 'saml' }],
   [DISCOVERY_PATH, { name: 'discovery', kind: 'login' }],
+  [DISCOVERY_RETURN_PATH, { name: 'discovery_return', kind: 'login' }],
   [`${CALLBACK_PATH}/:provider`, { name: 'oidc_rp_callback', kind: 'login', backend: 'oidc' }],
 ]);
 

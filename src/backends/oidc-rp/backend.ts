@@ -35,7 +35,7 @@ import {
   WrongIssuerError,
 } from '../../core/errors.js';
 import type { Backend, LoginFlow, PendingLogin } from '../../core/flow.js';
-import type { Identity, UpstreamInfo } from '../../core/model.js';
+import type { Identity } from '../../core/model.js';
 import type { UpstreamRegistration } from '../../core/registration.js';
 import type { Store } from '../../store/store.js';
 import type { ClaimsLog } from './claims.js';
@@ -79,6 +79,8 @@ export class OidcRpBackend implements Backend {
   private readonly byIssuer = new Map<string, ProviderConnection>();
   private readonly secureCookies: boolean;
   private flow?: LoginFlow;
+  /** upstreams() while no provider's availability changed. */
+  private listed?: { availability: string; upstreams: UpstreamRegistration[] };
 
   constructor(private readonly opts: OidcRpBackendOptions) {
     const { server, backends } = opts.config;
@@ -109,15 +111,16 @@ export class OidcRpBackend implements Backend {
     });
   }
 
-  upstreams(): UpstreamInfo[] {
-    return [...this.byId.values()].map((c) => this.info(c));
+  upstreams(): UpstreamRegistration[] {
+    const connections = [...this.byId.values()];
+    const availability = connections.map((c) => (c.available ? '1' : '0')).join('');
+    if (this.listed?.availability !== availability) this.listed = { availability, upstreams: connections.map((c) => this.registration(c)) };
+    return this.listed.upstreams;
   }
 
   upstream(id: string): UpstreamRegistration | undefined {
     const connection = this.byIssuer.get(id);
-    if (!connection) return undefined;
-    const { protocol, social } = connection.provider;
-    return { ...this.info(connection), protocol, social, scopes: [], entityAttributes: {} };
+    return connection ? this.registration(connection) : undefined;
   }
 
   async startLogin(login: PendingLogin, upstreamId: string, reply: FastifyReply): Promise<void> {
@@ -221,7 +224,7 @@ export class OidcRpBackend implements Backend {
     return identityFromClaims(provider, idToken.sub, { ...idToken, ...userinfo }, idToken, log);
   }
 
-  private info({ provider, available }: ProviderConnection): UpstreamInfo {
+  private registration({ provider, available }: ProviderConnection): UpstreamRegistration {
     return {
       id: provider.issuer,
       backend: this.name,
@@ -229,6 +232,10 @@ export class OidcRpBackend implements Backend {
       ...(provider.logo ? { logo: provider.logo } : {}),
       hidden: provider.hidden,
       ...(available ? {} : { unavailable: true }),
+      protocol: provider.protocol,
+      social: provider.social,
+      scopes: [],
+      entityAttributes: {},
     };
   }
 }

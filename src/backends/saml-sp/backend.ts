@@ -25,8 +25,8 @@ import {
   WrongIssuerError,
 } from '../../core/errors.js';
 import type { Backend, LoginFlow, PendingLogin } from '../../core/flow.js';
-import type { UpstreamInfo } from '../../core/model.js';
 import type { KeyPair } from '../../crypto/keys.js';
+import { DISCOVERY_RETURN_PATH } from '../../discovery/paths.js';
 import type { EntityIndex } from '../../metadata/entity-index.js';
 import { BINDINGS, type EntityRecord, type IdpRole } from '../../metadata/types.js';
 import type { Store } from '../../store/store.js';
@@ -44,7 +44,7 @@ export interface SamlSpBackendOptions {
   signing: Pick<KeyPair, 'keyPem' | 'certPem'>;
   encryption: Pick<KeyPair, 'keyPem' | 'certPem'>;
   /** `resolve`, when there, also asks the configured MDQ services. */
-  idps: Pick<EntityIndex, 'get' | 'idps'> & Partial<Pick<EntityIndex, 'resolve'>>;
+  idps: Pick<EntityIndex, 'get' | 'idps' | 'generation'> & Partial<Pick<EntityIndex, 'resolve'>>;
   store: Store;
 }
 
@@ -68,6 +68,8 @@ export class SamlSpBackend implements Backend {
   private readonly decryptionKey: KeyObject;
   private readonly signingKey: KeyObject;
   private flow?: LoginFlow;
+  /** upstreams() of the current metadata generation: built once per generation, not per call. */
+  private listed?: { generation: number; upstreams: UpstreamRegistration[] };
 
   constructor(private readonly opts: SamlSpBackendOptions) {
     const { server, backends } = opts.config;
@@ -83,6 +85,7 @@ export class SamlSpBackend implements Backend {
       authnRequestsSigned: backends.saml.signAuthnRequests,
       displayName: backends.saml.displayName,
       technicalContact: backends.saml.technicalContact,
+      discoveryResponse: `${server.baseUrl}${DISCOVERY_RETURN_PATH}`,
     });
   }
 
@@ -96,13 +99,12 @@ export class SamlSpBackend implements Backend {
     app.post(ACS_PATH, (req, reply) => this.acs(req, reply));
   }
 
-  upstreams(): UpstreamInfo[] {
-    return this.opts.idps.idps().flatMap((record) => {
-      const upstream = this.toUpstream(record);
-      if (!upstream) return [];
-      const { id, backend, displayName, logo, hidden } = upstream;
-      return [{ id, backend, displayName, ...(logo ? { logo } : {}), hidden }];
-    });
+  upstreams(): UpstreamRegistration[] {
+    const generation = this.opts.idps.generation();
+    if (this.listed?.generation !== generation) {
+      this.listed = { generation, upstreams: this.opts.idps.idps().flatMap((record) => this.toUpstream(record) ?? []) };
+    }
+    return this.listed.upstreams;
   }
 
   upstream(id: string): UpstreamRegistration | undefined {

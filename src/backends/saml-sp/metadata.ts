@@ -4,6 +4,7 @@
  * mdui and entity-attribute extensions SAML2int asks an SP to publish (SDP-SP15, SDP-SP39).
  */
 import { certBody } from '../../crypto/keys.js';
+import { NS } from '../../metadata/namespaces.js';
 import { BINDINGS } from '../../metadata/types.js';
 
 export interface SpMetadataOptions {
@@ -15,6 +16,8 @@ export interface SpMetadataOptions {
   /** mdui:DisplayName per language tag. */
   displayName: Record<string, string>;
   technicalContact?: string;
+  /** idpdisc:DiscoveryResponse: where a discovery service sends the user back with the chosen IdP. */
+  discoveryResponse?: string;
 }
 
 /** SAML2int SDP-SP15: the SP can use whichever subject identifier the IdP offers. */
@@ -40,6 +43,9 @@ export function spMetadataXml(o: SpMetadataOptions): string {
     .map(([lang, name]) => `<mdui:DisplayName xml:lang="${esc(lang || 'en')}">${esc(name)}</mdui:DisplayName>`)
     .join('');
   const encryptionMethods = ENCRYPTION_METHODS.map((alg) => `<md:EncryptionMethod Algorithm="${alg}"/>`).join('');
+  const discovery = o.discoveryResponse
+    ? `<idpdisc:DiscoveryResponse Binding="${NS.idpdisc}" Location="${esc(o.discoveryResponse)}" index="0" isDefault="true"/>`
+    : '';
   const contact = o.technicalContact
     ? `<md:ContactPerson contactType="technical"><md:EmailAddress>mailto:${esc(o.technicalContact)}</md:EmailAddress></md:ContactPerson>`
     : '';
@@ -47,12 +53,12 @@ export function spMetadataXml(o: SpMetadataOptions): string {
     `<?xml version="1.0" encoding="UTF-8"?>\n` +
     `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" ` +
     `xmlns:saml="urn:oasis:names:tc:SAML:2.0:assertion" xmlns:mdattr="urn:oasis:names:tc:SAML:metadata:attribute" ` +
-    `xmlns:mdui="urn:oasis:names:tc:SAML:metadata:ui" entityID="${esc(o.entityId)}">` +
+    `xmlns:mdui="urn:oasis:names:tc:SAML:metadata:ui" xmlns:idpdisc="${NS.idpdisc}" entityID="${esc(o.entityId)}">` +
     `<md:Extensions><mdattr:EntityAttributes>` +
     `<saml:Attribute Name="${SUBJECT_ID_REQ}" NameFormat="urn:oasis:names:tc:SAML:2.0:attrname-format:uri"><saml:AttributeValue>any</saml:AttributeValue></saml:Attribute>` +
     `</mdattr:EntityAttributes></md:Extensions>` +
     `<md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol" AuthnRequestsSigned="${o.authnRequestsSigned}" WantAssertionsSigned="true">` +
-    `<md:Extensions><mdui:UIInfo>${names}</mdui:UIInfo></md:Extensions>` +
+    `<md:Extensions>${discovery}<mdui:UIInfo>${names}</mdui:UIInfo></md:Extensions>` +
     keyDescriptor('signing', o.signingCertPem) +
     keyDescriptor('encryption', o.encryptionCertPem, encryptionMethods) +
     `<md:AssertionConsumerService Binding="${BINDINGS.post}" Location="${esc(o.acsUrl)}" index="0" isDefault="true"/>` +

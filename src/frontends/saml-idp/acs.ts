@@ -3,6 +3,7 @@
  * listed in the SP's verified metadata (SAML2int SDP-IDP06: exact, case-sensitive comparison).
  */
 import { UnregisteredAcsUrlError } from '../../core/errors.js';
+import { defaultEndpoint } from '../../metadata/default-endpoint.js';
 import { BINDINGS, type Endpoint, type SpRole } from '../../metadata/types.js';
 
 export interface AcsChoice {
@@ -12,14 +13,6 @@ export interface AcsChoice {
 
 function postEndpoints(sp: SpRole): Endpoint[] {
   return sp.assertionConsumerServices.filter((e) => e.binding === BINDINGS.post);
-}
-
-/** The default HTTP-POST endpoint: isDefault, else the lowest index, else the first listed. */
-function defaultPost(endpoints: Endpoint[]): Endpoint | undefined {
-  const flagged = endpoints.find((e) => e.isDefault);
-  if (flagged) return flagged;
-  const indexed = endpoints.filter((e) => e.index !== undefined).sort((a, b) => a.index! - b.index!);
-  return indexed[0] ?? endpoints[0];
 }
 
 export function chooseAcs(entityId: string, sp: SpRole, choice: AcsChoice): string {
@@ -33,7 +26,7 @@ export function chooseAcs(entityId: string, sp: SpRole, choice: AcsChoice): stri
     if (indexed?.binding === BINDINGS.post) return indexed.location;
     throw new UnregisteredAcsUrlError(`${entityId} asked for ACS index ${choice.acsIndex}, which is no HTTP-POST ACS in its metadata`);
   }
-  const fallback = defaultPost(endpoints);
+  const fallback = defaultEndpoint(endpoints);
   if (fallback) return fallback.location;
   throw new UnregisteredAcsUrlError(`${entityId} has no HTTP-POST ACS in its metadata`);
 }

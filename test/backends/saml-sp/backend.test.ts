@@ -55,7 +55,7 @@ function backendWith(records: EntityRecord[], config: ConfigInput = {}) {
     config: parseConfig({ server: { baseUrl: BASE }, logging: { level: 'silent' }, ...config }),
     signing,
     encryption,
-    idps: { get: (id) => byId.get(id), idps: () => records.filter((r) => r.idp) },
+    idps: { get: (id) => byId.get(id), idps: () => records.filter((r) => r.idp), generation: () => 1 },
     store,
   });
   return { backend, store };
@@ -163,13 +163,15 @@ t.test('upstreams: every IdP in metadata, named and hidden as metadata and confi
   const { backend } = backendWith(records, {
     backends: { saml: { idps: [{ metadata: 'https://mds.example.org/hidden.xml', fingerprint: 'ab'.repeat(32), hidden: true }] } },
   });
+  const saml = { backend: 'saml', protocol: 'saml', social: false, scopes: [], entityAttributes: {} };
   t.same(backend.upstreams(), [
-    { id: 'https://a.example.org/idp', backend: 'saml', displayName: { en: 'University A' }, logo: 'https://a.example.org/logo.png', hidden: false },
-    { id: 'https://b.example.org/idp', backend: 'saml', displayName: { en: 'B Org' }, hidden: false },
-    { id: 'https://c.example.org/idp', backend: 'saml', displayName: { '': 'https://c.example.org/idp' }, logo: 'data:image/png;base64,AAAA', hidden: false },
-    { id: 'https://d.example.org/idp', backend: 'saml', displayName: { '': 'https://d.example.org/idp' }, hidden: true },
-    { id: 'https://e.example.org/idp', backend: 'saml', displayName: { '': 'https://e.example.org/idp' }, hidden: true },
+    { ...saml, id: 'https://a.example.org/idp', displayName: { en: 'University A' }, logo: 'https://a.example.org/logo.png', hidden: false },
+    { ...saml, id: 'https://b.example.org/idp', displayName: { en: 'B Org' }, hidden: false },
+    { ...saml, id: 'https://c.example.org/idp', displayName: { '': 'https://c.example.org/idp' }, logo: 'data:image/png;base64,AAAA', hidden: false },
+    { ...saml, id: 'https://d.example.org/idp', displayName: { '': 'https://d.example.org/idp' }, hidden: true, entityAttributes: { [ENTITY_CATEGORY]: [HIDE_FROM_DISCOVERY] } },
+    { ...saml, id: 'https://e.example.org/idp', displayName: { '': 'https://e.example.org/idp' }, hidden: true },
   ]);
+  t.equal(backend.upstreams(), backend.upstreams(), 'the same list while the metadata generation is unchanged');
 });
 
 t.test('the AuthnRequest (SAML2int SP02–SP07) and its binding to the login', async (t) => {

@@ -17,7 +17,7 @@ import { parseConfig } from '../../../src/config/load.js';
 import type { UpstreamRegistration } from '../../../src/core/registration.js';
 import type { Config } from '../../../src/config/schema.js';
 import { LoginFlow, type Backend, type PendingLogin } from '../../../src/core/flow.js';
-import type { Identity, UpstreamInfo } from '../../../src/core/model.js';
+import type { Identity } from '../../../src/core/model.js';
 import { certBody, generateKeyPair } from '../../../src/crypto/keys.js';
 import { SamlIdpFrontend } from '../../../src/frontends/saml-idp/frontend.js';
 import { registerErrorHandling } from '../../../src/http/errors.js';
@@ -56,8 +56,8 @@ class InstantBackend implements Backend {
   chosen: string[] = [];
   flow!: LoginFlow;
 
-  upstreams(): UpstreamInfo[] {
-    return this.upstreamIds.map((id) => ({ id, backend: this.name, displayName: { en: id }, hidden: false }));
+  upstreams(): UpstreamRegistration[] {
+    return this.upstreamIds.flatMap((id) => this.upstream(id) ?? []);
   }
 
   upstream(id: string): UpstreamRegistration | undefined {
