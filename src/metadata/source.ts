@@ -9,7 +9,7 @@
  */
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, stat, utimes, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { METADATA_FETCH_TIMEOUT_SECONDS, type MetadataSourceConfig } from '../config/schema.js';
 import { InvalidMetadataError, MetadataUnavailableError } from '../core/errors.js';
 import { parseMetadata } from './parse.js';
@@ -116,7 +116,7 @@ export async function loadBackingCopy(src: MetadataSourceConfig, path: string, o
 async function saveBackingCopy(path: string, bytes: Buffer, src: MetadataSourceConfig, log: MetadataLog): Promise<void> {
   const partial = `${path}.${process.pid}.partial`;
   try {
-    await mkdir(join(path, '..'), { recursive: true });
+    await mkdir(dirname(path), { recursive: true });
     await writeFile(partial, bytes);
     await rename(partial, path);
   } catch (err) {

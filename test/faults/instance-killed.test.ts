@@ -5,8 +5,8 @@
  * then dies by SIGKILL (no shutdown of any kind) while the user is at the IdP. The balancer sends
  * the IdP's Response to instance B, which finishes the login from what A left in Redis.
  */
-import { parseConfig } from '../../src/config/load.js';
 import t from 'tap';
+import { parseConfig } from '../../src/config/load.js';
 import { ReplayedMessageError } from '../../src/core/errors.js';
 import { startBalancer } from '../helpers/balancer.js';
 import { Browser } from '../helpers/browser.js';
