@@ -16,8 +16,15 @@ import { rpClient } from '../../helpers/oidc-rp.js';
 import { RS_SECRET, oauthError, redisSkip } from '../../frontends/oidc-op/harness.js';
 import { SECRETS, attackSetup, type AttackSetup } from './harness.js';
 
+/** A token endpoint's JSON answer: tokens, or an error. */
+interface TokenAnswer {
+  access_token?: string;
+  refresh_token?: string;
+  error?: string;
+}
+
 /** One raw token request redeeming `code` as rp (Basic): the status and the JSON body. */
-async function redeemRaw(s: AttackSetup, code: string, verifier: string): Promise<{ status: number; body: Record<string, string> }> {
+async function redeemRaw(s: AttackSetup, code: string, verifier: string): Promise<{ status: number; body: TokenAnswer }> {
   const res = await fetch(`${s.issuer}/token`, {
     method: 'POST',
     headers: {
@@ -26,7 +33,7 @@ async function redeemRaw(s: AttackSetup, code: string, verifier: string): Promis
     },
     body: new URLSearchParams({ grant_type: 'authorization_code', code, redirect_uri: s.rp.redirectUri, code_verifier: verifier }),
   });
-  return { status: res.status, body: (await res.json()) as Record<string, string> };
+  return { status: res.status, body: (await res.json()) as TokenAnswer };
 }
 
 /** The userinfo endpoint's answer to `accessToken`: its status and WWW-Authenticate challenge. */
@@ -37,10 +44,14 @@ async function userinfo(s: AttackSetup, accessToken: string): Promise<{ status: 
 }
 
 /** Checks that nothing issued in `issued` still works: introspection, userinfo and refresh all refuse. */
-async function allRevoked(t: Test, s: AttackSetup, issued: { access_token: string; refresh_token?: string }[]): Promise<void> {
+async function allRevoked(t: Test, s: AttackSetup, issued: TokenAnswer[]): Promise<void> {
   const rs = await rpClient(s.issuer, 'rs', RS_SECRET);
   const rp = await s.config('rp');
   for (const tokens of issued) {
+    if (!tokens.access_token) {
+      t.fail(`no access token to check in ${JSON.stringify(tokens)}`);
+      continue;
+    }
     t.same(await oidc.tokenIntrospection(rs, tokens.access_token), { active: false }, 'the access token is inactive (RFC 7662)');
     const info = await userinfo(s, tokens.access_token);
     t.equal(info.status, 401, 'userinfo refuses it');
