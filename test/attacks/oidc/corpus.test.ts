@@ -2,8 +2,9 @@
  * Runs every case of the OAuth/OIDC attack corpus (cases/*.yaml, format in corpus.ts) against one
  * fedgate: each must be refused the way its RFC says — an error page that never redirects when
  * the redirect_uri cannot be trusted, an error at the redirect_uri when it can, a JSON error
- * with the right status and code at the token and introspection endpoints — and the process must
- * keep serving after each.
+ * with the right status and code at the token, introspection and device authorization endpoints —
+ * and the process must keep serving after each. Control cases (control-*.yaml) show that the
+ * unchanged requests succeed, so each refusal is the attack's doing.
  */
 import t, { type Test } from 'tap';
 import { decodeEntities } from '../../helpers/browser.js';
