@@ -53,11 +53,12 @@ function hiddenFields(context: Record<string, string>): Html[] {
   return Object.entries(context).map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`);
 }
 
+/** The spaces between the parts keep the button's accessible name readable ("Name domain"). */
 function choiceItem(c: Choice): Html {
   return html`<li><button type="submit" name="idp" value="${c.id}"${c.unavailable ? html` disabled` : ''}>${
     c.logo ? html`<img src="${c.logo}" alt="" loading="lazy" width="32" height="32" style="object-fit:contain">` : ''
-  }<span>${c.name}</span>${c.domain ? html`<span class="muted">${c.domain}</span>` : ''}${
-    c.unavailable ? html`<span class="muted">(temporarily unavailable)</span>` : ''
+  }<span>${c.name}</span>${c.domain ? html` <span class="muted">${c.domain}</span>` : ''}${
+    c.unavailable ? html` <span class="muted">(temporarily unavailable)</span>` : ''
   }</button></li>`;
 }
 

@@ -30,8 +30,8 @@ function item(r) {
     b.appendChild(img);
   }
   b.appendChild(span(r.name, false));
-  if (r.domain) b.appendChild(span(r.domain, true));
-  if (r.unavailable) b.appendChild(span("(temporarily unavailable)", true));
+  if (r.domain) b.append(" ", span(r.domain, true));
+  if (r.unavailable) b.append(" ", span("(temporarily unavailable)", true));
   var li = document.createElement("li");
   li.appendChild(b);
   return li;

@@ -25,7 +25,7 @@ import { fold, foldedForms, words } from './fold.js';
 
 export interface SearchHit {
   upstream: UpstreamRegistration;
-  /** The domain the query matched, else the upstream's main domain (none for social providers). */
+  /** The domain the query matched, else the IdP's main domain; none for OIDC and OAuth providers, known by name. */
   domain?: string;
 }
 
@@ -49,7 +49,7 @@ interface Entry {
   upstream: UpstreamRegistration;
   /** Host of the entityID or issuer. */
   host?: string;
-  /** Shown beside the name: the first domain, else the host; none for social providers. */
+  /** Shown beside the name: the first domain, else the host. */
   mainDomain?: string;
 }
 
@@ -224,8 +224,7 @@ export class DiscoveryIndex {
       if (host) for (const key of withParents(host)) addTo(this.byHost, key, i);
       identifierLines.push([...domains, ...(host ? [host] : []), upstream.id.toLowerCase().replace(/\s+/g, ' ')]);
       if (!this.byId.has(upstream.id)) this.byId.set(upstream.id, i);
-      // A social provider's host says nothing about the user's organisation: not shown.
-      const mainDomain = upstream.social ? undefined : (domains[0] ?? host);
+      const mainDomain = domains[0] ?? host;
       return { upstream, ...(host ? { host } : {}), ...(mainDomain ? { mainDomain } : {}) };
     });
 
@@ -286,7 +285,8 @@ export class DiscoveryIndex {
 
   private hit(i: number, matchedDomain?: string): SearchHit {
     const entry = this.entries[i]!;
-    const domain = entry.upstream.social ? undefined : (matchedDomain ?? entry.mainDomain);
+    // A provider's host (accounts.google.com) says nothing about the user's organisation.
+    const domain = entry.upstream.protocol === 'saml' ? (matchedDomain ?? entry.mainDomain) : undefined;
     return { upstream: entry.upstream, ...(domain ? { domain } : {}) };
   }
 
