@@ -1,8 +1,9 @@
 /**
  * Reading small XML documents from untrusted senders (SAML protocol messages). A DTD is refused
- * before any parser sees the text (SAML2int SDP-G03), so no entity is ever expanded, and any
- * parser complaint makes the message unreadable instead of half-read. Each protocol end binds
- * the reader to its own error class, so a bad request and a bad response stay distinguishable.
+ * before any parser sees the text (SAML2int SDP-G03), so no entity is ever expanded, and so is
+ * absurdly deep nesting; any parser complaint makes the message unreadable instead of half-read.
+ * Each protocol end binds the reader to its own error class, so a bad request and a bad response
+ * stay distinguishable.
  */
 import { DOMParser } from '@xmldom/xmldom';
 import type { FedgateError } from '../core/errors.js';
@@ -41,6 +42,49 @@ export function attr(el: Element | undefined, name: string): string | undefined 
   return el?.hasAttribute(name) ? (el.getAttribute(name) ?? undefined) : undefined;
 }
 
+/**
+ * The deepest element nesting accepted. Real SAML messages nest about a dozen levels (an encrypted
+ * assertion's key info); thousands of levels cost the DOM parser and canonicalisation time
+ * quadratic in the depth, and overflow the stack of recursive XML code, from a few kilobytes
+ * (far fewer once deflated).
+ */
+export const MAX_NESTING = 64;
+
+/**
+ * Whether elements nest deeper than `limit`, found by one pass over the markup, before anything is
+ * built. Text cannot hold a raw `<`, attribute values are skipped by their quotes, comments,
+ * CDATA and processing instructions by their ends; a DTD was refused before. Malformed markup is
+ * left to the parser.
+ */
+export function nestsDeeperThan(xml: string, limit: number): boolean {
+  let depth = 0;
+  for (let i = xml.indexOf('<'); i >= 0; i = xml.indexOf('<', i + 1)) {
+    const next = xml[i + 1];
+    if (next === '/') {
+      depth--;
+      continue;
+    }
+    if (next === '!' || next === '?') {
+      const end = xml.startsWith('<!--', i) ? '-->' : next === '?' ? '?>' : ']]>';
+      const at = xml.indexOf(end, i + 2);
+      if (at < 0) return false;
+      i = at;
+      continue;
+    }
+    let j = i + 1;
+    for (let quote = ''; j < xml.length; j++) {
+      const c = xml[j];
+      if (quote) {
+        if (c === quote) quote = '';
+      } else if (c === '"' || c === "'") quote = c;
+      else if (c === '>') break;
+    }
+    if (xml[j - 1] !== '/' && ++depth > limit) return true;
+    i = j;
+  }
+  return false;
+}
+
 export interface UntrustedXmlReader {
   parse(xml: string): Document;
   /** The only child {ns}local, undefined when absent; more than one makes the message malformed. */
@@ -52,6 +96,7 @@ export function untrustedXmlReader(malformed: (reason: string, cause?: unknown) 
   return {
     parse(xml) {
       if (/<!DOCTYPE|<!ENTITY/i.test(xml)) throw malformed('SAML message contains a DTD or entity declaration');
+      if (nestsDeeperThan(xml, MAX_NESTING)) throw malformed(`SAML message nests elements more than ${MAX_NESTING} deep`);
       const fail = (msg: string) => {
         throw malformed(`SAML message is not well-formed XML: ${msg}`);
       };
