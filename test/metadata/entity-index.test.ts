@@ -5,6 +5,7 @@ import type { MetadataSourceConfig } from '../../src/config/schema.js';
 import { sha256Fingerprint } from '../../src/crypto/keys.js';
 import { EntityIndex } from '../../src/metadata/entity-index.js';
 import type { EntityRecord } from '../../src/metadata/types.js';
+import { VALIDITY_SKEW_MS } from '../../src/metadata/validity.js';
 import { IDP_ID, SP_ID, aggregate, generateKeyPair, idpEntity, signRoot, spEntity } from '../fixtures/metadata/build.js';
 import { memoryLog, startMetadataServer } from '../fixtures/metadata/server.js';
 
@@ -68,6 +69,25 @@ t.test('expired records are not handed out', async (t) => {
   index.addRecords('demo', [record('https://old.example/', { validUntil: new Date(Date.now() - 3600_000) })]);
   t.equal(index.get('https://old.example/'), undefined);
   t.notOk(index.all().some((r) => r.entityId === 'https://old.example/'));
+});
+
+t.test('generation() changes whenever the listed entities may: added records, a refreshed source, an entity expiring', async (t) => {
+  const { index, server } = await setup(t);
+  const loaded = index.generation();
+  t.equal(index.generation(), loaded, 'the same while nothing changes');
+
+  const validUntil = new Date(Date.now() + 3600_000);
+  index.addRecords('demo', [record('https://soon.example/idp', { validUntil })]);
+  const added = index.generation();
+  t.not(added, loaded, 'added records');
+  t.equal(index.generation(validUntil.getTime() + VALIDITY_SKEW_MS), added, 'valid until its validUntil plus the skew');
+  const expired = index.generation(validUntil.getTime() + VALIDITY_SKEW_MS + 1);
+  t.not(expired, added, 'then it expires');
+  t.equal(index.generation(validUntil.getTime() + VALIDITY_SKEW_MS + 60_000), expired, 'once');
+
+  server.publish(signedSps('https://sp.example.org/acs/2'), { etag: '"2"' });
+  await index.refresh();
+  t.ok(index.generation(validUntil.getTime() + VALIDITY_SKEW_MS + 60_000) > expired, 'a refreshed source');
 });
 
 t.test('refresh replaces a source only with a verified newer copy', async (t) => {
