@@ -16,7 +16,7 @@
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
-import { ConfigError, MalformedRequestError, UnknownIdentityProviderError, UnknownLoginError, UpstreamNotAllowedError } from '../core/errors.js';
+import { ConfigError, FedgateError, MalformedRequestError, UnknownIdentityProviderError, UnknownLoginError, UpstreamNotAllowedError } from '../core/errors.js';
 import type { LoginFlow } from '../core/flow.js';
 import type { UpstreamRegistration } from '../core/registration.js';
 import { pickLocalized, preferredLanguages } from '../http/language.js';
@@ -131,9 +131,10 @@ export function registerDiscovery(app: FastifyInstance, flow: LoginFlow, options
     throw new ConfigError(['discovery.externalService: needs the SAML backend (backends.saml.enabled), whose entityID the discovery service is asked for']);
   }
   const serviceProvider = (id: string): EntityRecord | undefined => (id === ownSp?.entityId ? ownSp : options.serviceProviders.get(id));
-  const allowedFor = (service: string) => {
+  /** Whether `service` accepts `upstream` from discovery (its filter, if it has one). */
+  const accepts = (service: string, upstream: UpstreamRegistration) => {
     const filter = filters.for(service);
-    return (upstream: UpstreamRegistration) => !filter || allows(filter, upstream);
+    return !filter || allows(filter, upstream);
   };
 
   function choice(hit: SearchHit, languages: string[]): Choice {
@@ -230,12 +231,12 @@ export function registerDiscovery(app: FastifyInstance, flow: LoginFlow, options
     exactlyOne(body.login, body.entityID, 'discovery choice');
     if (body.login !== undefined) {
       remember(req, reply, body.idp);
-      return flow.chooseUpstream(body.login, body.idp, reply, (upstream, request) => allowedFor(request.requester)(upstream));
+      return flow.chooseUpstream(body.login, body.idp, reply, (upstream, request) => accepts(request.requester, upstream));
     }
     const request = readDiscoveryRequest(body, serviceProvider);
     const upstream = flow.findUpstream(body.idp);
     if (!upstream) throw new UnknownIdentityProviderError(`discovery choice ${body.idp} for ${request.sp.entityId} is not a configured upstream`);
-    if (!allowedFor(request.sp.entityId)(upstream)) {
+    if (!accepts(request.sp.entityId, upstream)) {
       throw new UpstreamNotAllowedError(`discovery choice ${body.idp} is outside the discovery filter of ${request.sp.entityId}`);
     }
     remember(req, reply, body.idp);
@@ -252,7 +253,7 @@ export function registerDiscovery(app: FastifyInstance, flow: LoginFlow, options
       return reply.redirect(`${DISCOVERY_PATH}?${new URLSearchParams({ login: params.login, local: '1' })}`, 302);
     }
     remember(req, reply, idp);
-    return flow.chooseUpstream(params.login, idp, reply, (upstream, request) => allowedFor(request.requester)(upstream));
+    return flow.chooseUpstream(params.login, idp, reply, (upstream, request) => accepts(request.requester, upstream));
   });
 
   app.get(SEARCH_PATH, async (req, reply) => {
@@ -270,7 +271,10 @@ export function registerDiscovery(app: FastifyInstance, flow: LoginFlow, options
         service = (await flow.pending(login)).request.requester;
       } catch (err) {
         if (err instanceof UnknownLoginError) return refuse(err.code, 'unknown or expired login');
-        throw err;
+        if (!(err instanceof FedgateError)) throw err;
+        // The store, say: an answer the script can read, not an error page.
+        req.log.warn({ code: err.code, reason: err.message }, 'discovery search failed');
+        return reply.code(err.httpStatus).send({ error: err.code, error_description: err.userMessage });
       }
     }
     const languages = preferredLanguages(req.headers['accept-language']);
