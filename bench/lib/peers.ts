@@ -7,8 +7,9 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { Redis } from 'ioredis';
 import * as oidc from 'openid-client';
 import { generateKeyPair } from '../../src/crypto/keys.js';
 import { tempDir, writeMetadata } from '../../test/helpers/fedgate.js';
@@ -49,7 +50,7 @@ export interface OpProcess {
 export interface BenchPeers {
   /** Where fedgate will listen (its port is chosen before it starts, so peers know its URLs). */
   fedgateUrl: string;
-  /** A temporary folder holding the metadata files, keys and the data folder. */
+  /** A temporary folder holding the metadata files, keys and the data folder; removed by `close`. */
   dir: string;
   sp: SpPeer;
   idp: SamlIdpPeer;
@@ -64,6 +65,7 @@ export interface BenchPeers {
   connect(): Promise<void>;
   /** openid-client's view of fedgate's OP for the bench client (after `connect`). */
   client(): oidc.Configuration;
+  /** Stops the peers, deletes what a Redis run stored and the folder; stop fedgate first. */
   close(): Promise<void>;
 }
 
@@ -90,6 +92,22 @@ async function startOpProcess(args: OpProcessArgs): Promise<OpProcess> {
       await exited;
     },
   };
+}
+
+/** What a Redis run left behind (sessions, replay caches): the bench's own prefix only. */
+async function deleteKeys(url: string, prefix: string): Promise<void> {
+  const redis = new Redis(url, { lazyConnect: true });
+  try {
+    await redis.connect();
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      if (keys.length > 0) await redis.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
+  } finally {
+    redis.disconnect();
+  }
 }
 
 export async function startBenchPeers(options: BenchPeersOptions = {}): Promise<BenchPeers> {
@@ -122,6 +140,7 @@ export async function startBenchPeers(options: BenchPeersOptions = {}): Promise<
     startRpPeer(),
     startOpProcess({ clientId: OP_CLIENT_ID, clientSecret: OP_SECRET, redirectUri: `${fedgateUrl}/oidc/rp/callback/${SOCIAL_ID}` }),
   ]);
+  const keyPrefix = `fedgate-bench-${port}:`;
   const spMetadata = writeMetadata(dir, 'sp.xml', sp.metadataXml);
   const idpMetadata = writeMetadata(dir, 'idp.xml', idp.metadataXml);
   let client: oidc.Configuration | undefined;
@@ -137,7 +156,7 @@ export async function startBenchPeers(options: BenchPeersOptions = {}): Promise<
       server: { baseUrl: fedgateUrl, host: '127.0.0.1', port },
       dataDir: join(dir, 'data'),
       logging: { level: 'warn' },
-      store: options.redisUrl ? { type: 'redis', url: options.redisUrl, keyPrefix: `fedgate-bench-${port}:` } : { type: 'memory' },
+      store: options.redisUrl ? { type: 'redis', url: options.redisUrl, keyPrefix } : { type: 'memory' },
       keys: { signing: { key: signingKey, cert: signingCert } },
       operations: { rateLimits: { enabled: false } },
       demo: { enabled: false },
@@ -173,6 +192,8 @@ export async function startBenchPeers(options: BenchPeersOptions = {}): Promise<
     },
     async close() {
       await Promise.all([sp.close(), idp.close(), rp.close(), op.close()]);
+      if (options.redisUrl) await deleteKeys(options.redisUrl, keyPrefix);
+      rmSync(dir, { recursive: true, force: true });
     },
   };
 }
