@@ -1,9 +1,16 @@
 /**
  * Everything around fedgate in a benchmark, played by the driver process (except the social
- * upstream, which has its own): a downstream SAML SP (node-saml), an upstream SAML IdP (samlify,
- * signing and encrypting its answers as a Shibboleth IdP does), an OIDC relying party
- * (openid-client) and an upstream OpenID Provider (oidc-provider, own process). `config` wires
- * them into a fedgate configuration the caller may add to before writing it.
+ * upstream, which has its own): a downstream SAML SP (node-saml), an upstream SAML IdP (samlify),
+ * an OIDC relying party (openid-client) and an upstream OpenID Provider (oidc-provider, own
+ * process). `config` wires them into a fedgate configuration the caller may add to before writing it.
+ *
+ * Two crypto profiles, both valid SAML2int deployments:
+ * - lean (default): fedgate sends unsigned AuthnRequests (SAML2int leaves signing them to the SP),
+ *   the IdP signs its Response and does not encrypt (the IdP's choice), and fedgate signs only the
+ *   Response it sends (SAML2int requires the Response signed; the SP's metadata does not ask for
+ *   signed assertions). One RSA private-key operation per SAML login: the figure issue #7 assumes.
+ * - full: signed AuthnRequests, an IdP that signs Response and assertion and encrypts the
+ *   assertion (as a Shibboleth IdP may), and fedgate signing both and encrypting to the SP.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -36,9 +43,14 @@ const OP_CLIENT_ID = 'fedgate';
 const OP_SECRET = 'bench-op-secret-0123456789';
 export const SOCIAL_ID = 'social';
 
+export const CRYPTO_PROFILES = ['lean', 'full'] as const;
+export type CryptoProfile = (typeof CRYPTO_PROFILES)[number];
+
 export interface BenchPeersOptions {
   /** fedgate's store: memory (default) or Redis at this URL. */
   redisUrl?: string;
+  /** Which signatures and encryption the peers and fedgate use (default lean). */
+  crypto?: CryptoProfile;
 }
 
 export interface OpProcess {
@@ -111,6 +123,7 @@ async function deleteKeys(url: string, prefix: string): Promise<void> {
 }
 
 export async function startBenchPeers(options: BenchPeersOptions = {}): Promise<BenchPeers> {
+  const full = options.crypto === 'full';
   const dir = tempDir('fedgate-bench-');
   const port = await freePort();
   const fedgateUrl = `http://127.0.0.1:${port}`;
@@ -124,7 +137,7 @@ export async function startBenchPeers(options: BenchPeersOptions = {}): Promise<
   writeFileSync(signingCert, signing.certPem);
 
   const [sp, idp, rp, op] = await Promise.all([
-    startSpPeer(fedgateUrl, { idpCert: signing.certPem }),
+    startSpPeer(fedgateUrl, { idpCert: signing.certPem, wantAssertionsSigned: full }),
     startHomeIdpPeer(
       {
         [OID.eppn]: ['alice@example.org'],
@@ -135,7 +148,7 @@ export async function startBenchPeers(options: BenchPeersOptions = {}): Promise<
         [OID.entitlement]: ['urn:geant:example.org:group:physics#example.org', 'urn:geant:example.org:group:physics:detector#example.org'],
         [OID.affiliation]: ['member@example.org', 'staff@example.org'],
       },
-      { response: { encrypt: true } },
+      { response: full ? { encrypt: true } : { signResponse: true, signAssertion: false, encrypt: false } },
     ),
     startRpPeer(),
     startOpProcess({ clientId: OP_CLIENT_ID, clientSecret: OP_SECRET, redirectUri: `${fedgateUrl}/oidc/rp/callback/${SOCIAL_ID}` }),
@@ -161,14 +174,14 @@ export async function startBenchPeers(options: BenchPeersOptions = {}): Promise<
       operations: { rateLimits: { enabled: false } },
       demo: { enabled: false },
       frontends: {
-        saml: { sps: [{ metadata: spMetadata }] },
+        saml: { sps: [{ metadata: spMetadata, signResponse: true, signAssertion: full, encryptAssertion: full }] },
         oidc: {
           enabled: true,
           clients: [{ clientId: RP_CLIENT_ID, clientSecret: RP_SECRET, name: 'Bench RP', redirectUris: [rp.redirectUri], scopes: RP_SCOPE.split(' ') }],
         },
       },
       backends: {
-        saml: { idps: [{ metadata: idpMetadata }] },
+        saml: { signAuthnRequests: full, idps: [{ metadata: idpMetadata }] },
         oidc: {
           providers: [{ id: SOCIAL_ID, issuer: op.issuer, clientId: OP_CLIENT_ID, clientSecret: OP_SECRET, displayName: { en: 'Social Login' }, social: true }],
         },

@@ -142,6 +142,10 @@ const serviceProviderSource = z
       .boolean()
       .optional()
       .describe('Sign the Response element too; defaults to frontends.saml.signResponse'),
+    signAssertion: z
+      .boolean()
+      .optional()
+      .describe('Sign the assertion; defaults to frontends.saml.signAssertion'),
     requireSignedRequests: z
       .boolean()
       .default(false)
@@ -385,8 +389,16 @@ export const configSchema = z
           .min(60)
           .default(900)
           .describe('How long a login may take from the service request to the upstream answer'),
+        loginCookieName: z
+          .string()
+          .regex(/^[A-Za-z][A-Za-z0-9_-]{0,63}$/, 'must be a letter followed by up to 63 letters, digits, "_" or "-"')
+          .default('fedgate_login')
+          .describe(
+            'Cookie that ties each login in progress to the browser that started it (a random id; the store keeps only its hash), so an upstream answer or a discovery choice from another browser is refused. Named __Host-<name> when cookies are Secure; SameSite=None over https so the IdP’s cross-site POST to the ACS carries it',
+          ),
       })
       .strict()
+      .refine((s) => s.loginCookieName !== s.cookieName, { path: ['loginCookieName'], message: 'must differ from session.cookieName' })
       .prefault({}),
     saml: z
       .object({
@@ -418,7 +430,13 @@ export const configSchema = z
               .array(z.string().regex(/^[A-Za-z0-9][A-Za-z0-9.-]{0,126}$/, 'must be a DNS-like scope'))
               .optional()
               .describe('shibmd:Scope values published for the scoped values fedgate asserts (community IDs…); default: the host of baseUrl, which is also community-id’s default scope'),
-            signResponse: z.boolean().default(true).describe('Sign the Response element (the assertion is always signed)'),
+            signResponse: z.boolean().default(true).describe('Sign the Response element (SAML2int requires it)'),
+            signAssertion: z
+              .boolean()
+              .default(true)
+              .describe(
+                'Sign the assertion as well as the Response. false saves one RSA signature per login; the assertion is still signed for an SP whose metadata sets WantAssertionsSigned, or when the Response is not signed',
+              ),
             sps: z.array(serviceProviderSource).default([]).describe('Downstream SAML service providers'),
           })
           .strict()

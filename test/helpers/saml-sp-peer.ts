@@ -13,6 +13,8 @@ export interface SpPeerOptions {
   signRequests?: boolean;
   /** fedgate's signing certificate (PEM or base64), when known in advance: saves a metadata fetch per answer. */
   idpCert?: string;
+  /** Require a signed assertion (and publish WantAssertionsSigned="true"); default true. A signed Response is always required. */
+  wantAssertionsSigned?: boolean;
 }
 
 /** What one AuthnRequest asks for. */
@@ -104,7 +106,7 @@ export async function startSpPeer(fedgateUrl: string, options: SpPeerOptions = {
     publicCert: keys.certPem,
     decryptionPvk: keys.keyPem,
     signatureAlgorithm: 'sha256',
-    wantAssertionsSigned: true,
+    wantAssertionsSigned: options.wantAssertionsSigned ?? true,
     wantAuthnResponseSigned: true,
     validateInResponseTo: ValidateInResponseTo.always,
     cacheProvider,

@@ -179,6 +179,7 @@ export class SamlIdpFrontend implements Frontend {
       sp: { entityId: sp.entityId, acsUrl: state.acsUrl, encryptionCertPem: encryptTo },
       inResponseTo: state.requestId,
       signResponse: options.signResponse,
+      signAssertion: options.signAssertion,
       lifetimeSeconds: this.opts.config.saml.assertionLifetimeSeconds,
       nameId: nameIdFor({
         format: state.nameIdFormat,

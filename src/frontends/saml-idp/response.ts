@@ -1,7 +1,8 @@
 /**
  * SAML Responses fedgate (and its demo IdPs) send: one Assertion with one AuthnStatement and at
  * most one AttributeStatement, signed with RSA-SHA256 and exclusive c14n, optionally encrypted
- * (AES-256-GCM, RSA-OAEP) and then the Response signed over the result.
+ * (AES-256-GCM, RSA-OAEP) and then the Response signed over the result. Either signature may be
+ * left out (one RSA signature per login instead of two), never both.
  *
  * Responses are built as element trees (xml/writer.ts): values are text or attribute values of
  * the tree and are escaped once, when written, so a value can never be read as markup. Signing
@@ -35,8 +36,10 @@ export interface LoginResponseInput {
     encryptionCertPem?: string;
   };
   inResponseTo: string;
-  /** Sign the Response element as well as the assertion. */
+  /** Sign the Response element; at least one of it and the assertion must be signed. */
   signResponse: boolean;
+  /** Sign the assertion (default true). */
+  signAssertion?: boolean;
   lifetimeSeconds: number;
   nameId: NameIdValue;
   authn: {
@@ -194,10 +197,12 @@ export class ResponseBuilder {
   /** A signed (and, when the SP gave a key, encrypted) Response, base64 for the HTTP-POST binding. */
   async login(input: LoginResponseInput): Promise<string> {
     const encryptTo = input.sp.encryptionCertPem;
+    const signAssertion = input.signAssertion ?? true;
+    if (!signAssertion && !input.signResponse) throw new ResponseBuildError(`neither the Response nor the assertion for ${input.sp.entityId} would be signed`);
     try {
       const { response, assertion } = this.tree(input);
       // The assertion's signature goes right after its Issuer (SAML core §5.4.1), as does the Response's.
-      signEnveloped(assertion, 1, this.signer, RESPONSE_NS);
+      if (signAssertion) signEnveloped(assertion, 1, this.signer, RESPONSE_NS);
       if (encryptTo !== undefined) {
         const encrypted = el('saml:EncryptedAssertion', [], [encryptElement(serialize(assertion), this.recipient(encryptTo))]);
         response.children = response.children?.map((child) => (child === assertion ? encrypted : child));

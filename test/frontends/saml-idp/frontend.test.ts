@@ -192,6 +192,26 @@ t.test('encrypted assertion, decrypted by node-saml', async (t) => {
   }
 });
 
+t.test('signAssertion: false signs only the Response, unless the SP wants signed assertions or the Response is unsigned', async (t) => {
+  const h = await startHarness([
+    { source: { signAssertion: false }, saml: { wantAssertionsSigned: false } },
+    // node-saml publishes WantAssertionsSigned="true" for this one.
+    { source: { signAssertion: false } },
+    { source: { signAssertion: false, signResponse: false }, saml: { wantAssertionsSigned: false, wantAuthnResponseSigned: false } },
+  ]);
+  t.teardown(h.close);
+  const [lean, wanting, unsignedResponse] = h.sps as [TestSp, TestSp, TestSp];
+  const signatures = async (sp: TestSp) => {
+    const { form } = await validate(sp, await login(new Browser(), sp));
+    const xml = responseXml(form.fields.SAMLResponse!);
+    const at = xml.indexOf('<saml:Assertion');
+    return { response: /<ds:Signature/.test(xml.slice(0, at)), assertion: /<ds:Signature/.test(xml.slice(at)) };
+  };
+  t.same(await signatures(lean), { response: true, assertion: false }, 'one signature: the Response');
+  t.same(await signatures(wanting), { response: true, assertion: true }, 'WantAssertionsSigned in its metadata');
+  t.same(await signatures(unsignedResponse), { response: false, assertion: true }, 'never nothing signed');
+});
+
 t.test('NameIDs: persistent stable per SP and user, different per SP; transient random', async (t) => {
   const persistent = { saml: { identifierFormat: PERSISTENT } };
   const h = await startHarness([persistent, persistent, {}]);

@@ -76,6 +76,8 @@ export interface SpSpec {
   sign?: boolean;
   /** Publish AuthnRequestsSigned="true". */
   requireSigned?: boolean;
+  /** Publish WantAssertionsSigned="true" (default: as node-saml's wantAssertionsSigned, true unless overridden). */
+  wantAssertionsSigned?: boolean;
   binding?: 'redirect' | 'post';
   /** Extra ACS endpoints published besides the one node-saml uses. */
   extraAcs?: { binding: string; location: string; index: number; isDefault?: boolean }[];
@@ -115,12 +117,18 @@ function keysFor(name: string): Promise<{ keyPem: string; certPem: string }> {
   return keys;
 }
 
-function spMetadata(entityId: string, certPem: string, acs: { binding: string; location: string; index: number; isDefault?: boolean }[], signed: boolean): string {
+function spMetadata(
+  entityId: string,
+  certPem: string,
+  acs: { binding: string; location: string; index: number; isDefault?: boolean }[],
+  signed: boolean,
+  wantAssertionsSigned: boolean,
+): string {
   const cert = certBody(certPem);
   const key = (use: string) => `<md:KeyDescriptor use="${use}"><ds:KeyInfo><ds:X509Data><ds:X509Certificate>${cert}</ds:X509Certificate></ds:X509Data></ds:KeyInfo></md:KeyDescriptor>`;
   return (
     `<md:EntityDescriptor xmlns:md="urn:oasis:names:tc:SAML:2.0:metadata" xmlns:ds="http://www.w3.org/2000/09/xmldsig#" xmlns:mdui="urn:oasis:names:tc:SAML:metadata:ui" entityID="${entityId}">` +
-    `<md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol" AuthnRequestsSigned="${signed}" WantAssertionsSigned="true">` +
+    `<md:SPSSODescriptor protocolSupportEnumeration="urn:oasis:names:tc:SAML:2.0:protocol" AuthnRequestsSigned="${signed}" WantAssertionsSigned="${wantAssertionsSigned}">` +
     `<md:Extensions><mdui:UIInfo><mdui:DisplayName xml:lang="en">Test SP ${entityId}</mdui:DisplayName></mdui:UIInfo></md:Extensions>` +
     key('signing') +
     key('encryption') +
@@ -144,7 +152,7 @@ export async function startHarness(specs: SpSpec[], configOverrides: { saml?: Re
       const acsUrl = `https://sp${i}.example.org/Shibboleth.sso/SAML2/POST`;
       const acs = [{ binding: 'urn:oasis:names:tc:SAML:2.0:bindings:HTTP-POST', location: acsUrl, index: 1, isDefault: true }, ...(spec.extraAcs ?? [])];
       const path = join(dir, `sp${i}.xml`);
-      writeFileSync(path, spMetadata(entityId, keys.certPem, acs, spec.requireSigned ?? false));
+      writeFileSync(path, spMetadata(entityId, keys.certPem, acs, spec.requireSigned ?? false, spec.wantAssertionsSigned ?? spec.saml?.wantAssertionsSigned ?? true));
       return { spec, keys, entityId, acsUrl, path };
     }),
   );
