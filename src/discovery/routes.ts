@@ -14,7 +14,7 @@
  * and stay usable by hint. A service with a filter (discovery.filters) is offered, and may be
  * answered with, only the upstreams its filter allows.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ConfigError, FedgateError, MalformedRequestError, UnknownIdentityProviderError, UnknownLoginError, UpstreamNotAllowedError } from '../core/errors.js';
 import type { LoginFlow } from '../core/flow.js';
@@ -105,26 +105,61 @@ interface PageRequest {
   query: string;
 }
 
+/**
+ * Up to this many upstreams the index is rebuilt at once when they change (a few milliseconds);
+ * above, it is rebuilt in steps while the previous index keeps answering, so that a metadata
+ * refresh of eduGAIN's thousands of IdPs does not stall the logins and searches meanwhile.
+ */
+const REBUILD_AT_ONCE = 1000;
+
 /** The index of the current upstreams, rebuilt when they change. */
 class CurrentIndex {
-  private source?: readonly UpstreamRegistration[];
-  private index = new DiscoveryIndex([]);
+  private source: readonly UpstreamRegistration[];
+  private index: DiscoveryIndex;
+  /** The upstreams an asynchronous rebuild is indexing. */
+  private building?: readonly UpstreamRegistration[];
 
-  constructor(private readonly flow: LoginFlow) {}
+  constructor(
+    private readonly flow: LoginFlow,
+    private readonly log: FastifyBaseLogger,
+  ) {
+    this.source = flow.upstreams();
+    this.index = DiscoveryIndex.of(this.source);
+  }
 
   get(): DiscoveryIndex {
     const upstreams = this.flow.upstreams();
-    if (upstreams !== this.source) {
-      this.index = new DiscoveryIndex(upstreams);
-      this.source = upstreams;
+    if (upstreams === this.source || upstreams === this.building) return this.index;
+    if (upstreams.length <= REBUILD_AT_ONCE) {
+      this.use(upstreams, DiscoveryIndex.of(upstreams));
+      return this.index;
     }
+    this.building = upstreams;
+    const started = Date.now();
+    DiscoveryIndex.build(upstreams).then(
+      (index) => {
+        if (this.building !== upstreams) return;
+        this.use(upstreams, index);
+        this.log.info({ upstreams: index.size, ms: Date.now() - started }, 'discovery index rebuilt');
+      },
+      (err: unknown) => {
+        if (this.building === upstreams) this.building = undefined;
+        this.log.error({ err }, 'discovery index rebuild failed; the previous index stays in use');
+      },
+    );
     return this.index;
+  }
+
+  private use(upstreams: readonly UpstreamRegistration[], index: DiscoveryIndex): void {
+    this.source = upstreams;
+    this.index = index;
+    this.building = undefined;
   }
 }
 
 export function registerDiscovery(app: FastifyInstance, flow: LoginFlow, options: DiscoveryOptions): void {
   const { config } = options;
-  const index = new CurrentIndex(flow);
+  const index = new CurrentIndex(flow, app.log);
   const filters = new ServiceFilters(config.filters);
   const ownSp = options.ownServiceProviderMetadata ? parseMetadata(options.ownServiceProviderMetadata, 'fedgate SP').records[0] : undefined;
   if (config.externalService && !ownSp) {

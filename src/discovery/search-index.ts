@@ -172,12 +172,119 @@ interface Allowed {
   count: number;
 }
 
+/** What a built index holds; see DiscoveryIndex's fields. */
+interface IndexParts {
+  entries: Entry[];
+  byId: Map<string, number>;
+  exactNames: Map<string, number[]>;
+  words: string[];
+  postings: Int32Array[];
+  names: TextColumn;
+  identifiers: TextColumn;
+  byDomain: Map<string, number[]>;
+  byHost: Map<string, number[]>;
+}
+
+/** How long one step of an asynchronous build may hold the event loop. */
+const STEP_MS = 5;
+
+const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+/**
+ * Builds the index in steps, so that an asynchronous build of eduGAIN's thousands of IdPs (about
+ * a second of CPU) never holds the event loop for long: logins go on while it runs.
+ */
+class IndexBuilder {
+  private readonly upstreams: UpstreamRegistration[];
+  private readonly sortKeys: string[] = [];
+  private order: number[] = [];
+  private done = 0;
+  private readonly postingLists = new Map<string, number[]>();
+  private readonly nameLines: string[][] = [];
+  private readonly identifierLines: string[][] = [];
+  private readonly parts: Omit<IndexParts, 'words' | 'postings' | 'names' | 'identifiers'> = {
+    entries: [],
+    byId: new Map(),
+    exactNames: new Map(),
+    byDomain: new Map(),
+    byHost: new Map(),
+  };
+
+  constructor(upstreams: readonly UpstreamRegistration[]) {
+    this.upstreams = upstreams.filter((u) => !u.hidden);
+  }
+
+  /** Works on the index until `until` (a performance.now() instant) has passed; true when all upstreams are in. */
+  step(until: number): boolean {
+    const n = this.upstreams.length;
+    while (this.sortKeys.length < n) {
+      const upstream = this.upstreams[this.sortKeys.length]!;
+      this.sortKeys.push(fold(pickLocalized(upstream.displayName, []) ?? upstream.id));
+      if (this.sortKeys.length === n) {
+        const keys = this.sortKeys;
+        this.order = keys.map((_, i) => i).sort((a, b) => (keys[a]! < keys[b]! ? -1 : keys[a]! > keys[b]! ? 1 : 0));
+      }
+      if (performance.now() > until) return false;
+    }
+    while (this.done < n) {
+      this.add(this.upstreams[this.order[this.done]!]!, this.done);
+      this.done++;
+      if (performance.now() > until) break;
+    }
+    return this.done === n;
+  }
+
+  result(): DiscoveryIndex {
+    this.step(Infinity);
+    // The default sort compares UTF-16 code units, as lowerBound does.
+    const words = [...this.postingLists.keys()].sort();
+    return new DiscoveryIndex({
+      ...this.parts,
+      words,
+      postings: words.map((word) => Int32Array.from(this.postingLists.get(word)!)),
+      names: new TextColumn(this.nameLines),
+      identifiers: new TextColumn(this.identifierLines),
+    });
+  }
+
+  /** Adds `upstream` as entry `i` (entries come in name order). */
+  private add(upstream: UpstreamRegistration, i: number): void {
+    const { entries, byId, exactNames, byDomain, byHost } = this.parts;
+    const names = [...new Set(Object.values(upstream.displayName).flatMap(foldedForms))].filter((n) => n !== '');
+    for (const name of names) {
+      const nameWords = words(name);
+      addTo(exactNames, ` ${nameWords.join(' ')}`, i);
+      for (const word of nameWords) this.post(word, i, true);
+    }
+    this.nameLines.push(names);
+    for (const keyword of (upstream.keywords ?? []).flatMap(foldedForms)) {
+      for (const word of words(keyword)) this.post(word, i, false);
+    }
+    const literalScopes = upstream.scopes.filter((s) => !s.regexp).map((s) => s.value);
+    const domains = [...new Set([...(upstream.domainHints ?? []), ...literalScopes].flatMap((d) => asciiDomain(d) ?? []))];
+    const host = hostOf(upstream.id);
+    for (const domain of domains) addTo(byDomain, domain, i);
+    if (host) for (const key of withParents(host)) addTo(byHost, key, i);
+    this.identifierLines.push([...domains, ...(host ? [host] : []), upstream.id.toLowerCase().replace(/\s+/g, ' ')]);
+    if (!byId.has(upstream.id)) byId.set(upstream.id, i);
+    const mainDomain = domains[0] ?? host;
+    entries.push({ upstream, ...(host ? { host } : {}), ...(mainDomain ? { mainDomain } : {}) });
+  }
+
+  private post(word: string, i: number, inName: boolean): void {
+    const list = this.postingLists.get(word);
+    const code = i * 2 + (inName ? 1 : 0);
+    if (!list) this.postingLists.set(word, [code]);
+    else if (list.at(-1)! < code) list.push(code);
+  }
+}
+
 export class DiscoveryIndex {
   /** Sorted by name: an entry's position is its place among equally ranked results. */
   private readonly entries: Entry[];
-  private readonly byId = new Map<string, number>();
+  private readonly byId: Map<string, number>;
   /** " word word …" of every name → entries. */
-  private readonly exactNames = new Map<string, number[]>();
+  private readonly exactNames: Map<string, number[]>;
   /** Every word of every name and keyword, sorted. */
   private readonly words: string[];
   /** Per word, its entries as `entry * 2 + (1 when a name has the word, 0 when only a keyword)`. */
@@ -185,54 +292,35 @@ export class DiscoveryIndex {
   private readonly names: TextColumn;
   private readonly identifiers: TextColumn;
   /** DomainHints and literal scopes → entries. */
-  private readonly byDomain = new Map<string, number[]>();
+  private readonly byDomain: Map<string, number[]>;
   /** Hosts and their parent domains → entries. */
-  private readonly byHost = new Map<string, number[]>();
+  private readonly byHost: Map<string, number[]>;
   /** Per filter (configuration objects, the same for the index's life). */
   private readonly allowed = new Map<ServiceFilter, Allowed>();
 
-  constructor(upstreams: readonly UpstreamRegistration[]) {
-    const listed = upstreams
-      .filter((u) => !u.hidden)
-      .map((upstream) => ({ upstream, sortKey: fold(pickLocalized(upstream.displayName, []) ?? upstream.id) }))
-      .sort((a, b) => (a.sortKey < b.sortKey ? -1 : a.sortKey > b.sortKey ? 1 : 0));
+  /** The index of `upstreams`, built at once. */
+  static of(upstreams: readonly UpstreamRegistration[]): DiscoveryIndex {
+    return new IndexBuilder(upstreams).result();
+  }
 
-    const postings = new Map<string, number[]>();
-    const post = (word: string, i: number, inName: boolean) => {
-      const list = postings.get(word);
-      const code = i * 2 + (inName ? 1 : 0);
-      if (!list) postings.set(word, [code]);
-      else if (list.at(-1)! < code) list.push(code);
-    };
-    const nameLines: string[][] = [];
-    const identifierLines: string[][] = [];
-    this.entries = listed.map(({ upstream }, i) => {
-      const names = [...new Set(Object.values(upstream.displayName).flatMap(foldedForms))].filter((n) => n !== '');
-      for (const name of names) {
-        const nameWords = words(name);
-        addTo(this.exactNames, ` ${nameWords.join(' ')}`, i);
-        for (const word of nameWords) post(word, i, true);
-      }
-      nameLines.push(names);
-      for (const keyword of (upstream.keywords ?? []).flatMap(foldedForms)) {
-        for (const word of words(keyword)) post(word, i, false);
-      }
-      const literalScopes = upstream.scopes.filter((s) => !s.regexp).map((s) => s.value);
-      const domains = [...new Set([...(upstream.domainHints ?? []), ...literalScopes].flatMap((d) => asciiDomain(d) ?? []))];
-      const host = hostOf(upstream.id);
-      for (const domain of domains) addTo(this.byDomain, domain, i);
-      if (host) for (const key of withParents(host)) addTo(this.byHost, key, i);
-      identifierLines.push([...domains, ...(host ? [host] : []), upstream.id.toLowerCase().replace(/\s+/g, ' ')]);
-      if (!this.byId.has(upstream.id)) this.byId.set(upstream.id, i);
-      const mainDomain = domains[0] ?? host;
-      return { upstream, ...(host ? { host } : {}), ...(mainDomain ? { mainDomain } : {}) };
-    });
+  /** The index of `upstreams`, built in steps between which other work runs. */
+  static async build(upstreams: readonly UpstreamRegistration[]): Promise<DiscoveryIndex> {
+    const builder = new IndexBuilder(upstreams);
+    while (!builder.step(performance.now() + STEP_MS)) await nextTurn();
+    await nextTurn();
+    return builder.result();
+  }
 
-    // The default sort compares UTF-16 code units, as lowerBound does.
-    this.words = [...postings.keys()].sort();
-    this.postings = this.words.map((word) => Int32Array.from(postings.get(word)!));
-    this.names = new TextColumn(nameLines);
-    this.identifiers = new TextColumn(identifierLines);
+  constructor(parts: IndexParts) {
+    this.entries = parts.entries;
+    this.byId = parts.byId;
+    this.exactNames = parts.exactNames;
+    this.words = parts.words;
+    this.postings = parts.postings;
+    this.names = parts.names;
+    this.identifiers = parts.identifiers;
+    this.byDomain = parts.byDomain;
+    this.byHost = parts.byHost;
   }
 
   /** Listed upstreams. */

@@ -21,7 +21,7 @@ const GITHUB: UpstreamRegistration = {
   entityAttributes: {},
 };
 
-const index = new DiscoveryIndex([...upstreamsOf(FEDERATION), GITHUB]);
+const index = DiscoveryIndex.of([...upstreamsOf(FEDERATION), GITHUB]);
 const ids = (query: string, limit = 20) => index.search(query, { limit }).hits.map((h) => h.upstream.id);
 const filter = (f: Record<string, unknown>) => discoveryConfig.parse({ filters: [{ services: ['https://sp.example.org'], ...f }] }).filters[0]!;
 
@@ -71,14 +71,14 @@ t.test('by domain: DomainHint, scope, entityID host, e-mail address', async (t) 
 });
 
 t.test('an internationalised domain matches in Unicode and in ASCII form', async (t) => {
-  const idn = new DiscoveryIndex(upstreamsOf([{ entityId: 'https://idp.example.org/idp', names: { de: 'Stadtwerke' }, domainHints: ['münchen.de'] }]));
+  const idn = DiscoveryIndex.of(upstreamsOf([{ entityId: 'https://idp.example.org/idp', names: { de: 'Stadtwerke' }, domainHints: ['münchen.de'] }]));
   t.equal(idn.search('post@münchen.de', { limit: 5 }).total, 1);
   t.equal(idn.search('post@xn--mnchen-3ya.de', { limit: 5 }).total, 1);
 });
 
 t.test('ranking: exact name, words, substring, keyword, then domain, host, identifier; ties by name', async (t) => {
   const idp = (host: string, name: string, extra: Partial<DiscoveryIdp> = {}): DiscoveryIdp => ({ entityId: `https://${host}/idp`, names: { de: name }, ...extra });
-  const ranked = new DiscoveryIndex(
+  const ranked = DiscoveryIndex.of(
     upstreamsOf([
       idp('f.example', 'Forschungsnetz', { scopes: ['heidelberg-net.example'] }),
       idp('d.example', 'Campus Verbund', { keywords: { de: 'Heidelberg Mannheim' } }),
@@ -99,7 +99,7 @@ t.test('ranking: exact name, words, substring, keyword, then domain, host, ident
     'every word of the query begins a word of the name',
   );
 
-  const domains = new DiscoveryIndex(
+  const domains = DiscoveryIndex.of(
     upstreamsOf([
       idp('z.example', 'Z', { scopes: ['physik.uni-x.de'] }),
       idp('idp.uni-x.de', 'Y'),
