@@ -32,7 +32,11 @@ export interface VerifiedAssertion {
 
 /** Facts of the verified assertion XML (as returned by node-saml's `profile.getAssertionXml()`). */
 export function readVerifiedAssertion(xml: string): VerifiedAssertion {
-  const assertion = parseSamlXml(xml).documentElement;
+  return assertionFacts(parseSamlXml(xml).documentElement);
+}
+
+/** Facts of a verified assertion already parsed (from the canonical XML its signature covers). */
+export function assertionFacts(assertion: Element): VerifiedAssertion {
   if (assertion.namespaceURI !== NS.saml || assertion.localName !== 'Assertion') {
     throw new MalformedResponseError(`the signed element is a ${assertion.localName}, not an Assertion`);
   }

@@ -159,14 +159,14 @@ export class SamlSpBackend implements Backend {
   private async acs(req: FastifyRequest, reply: FastifyReply): Promise<void> {
     const flow = this.flow;
     if (!flow) throw new Error('SamlSpBackend.register was not called');
-    const { base64, envelope } = readPostedResponse(req.body);
+    const { doc, envelope } = readPostedResponse(req.body);
     const { record } = await this.idp(envelope.issuer);
     const inResponseTo = envelope.inResponseTo;
     if (!inResponseTo) throw new UnsolicitedResponseError(`Response from ${record.entityId} answers no AuthnRequest of fedgate`);
     if (!isSuccess(envelope.status)) return this.failed(envelope, record, inResponseTo, flow, reply);
 
     const skewMs = this.opts.config.saml.clockSkewSeconds * 1000;
-    const { profile, assertion } = await verifyResponse(base64, envelope, record, inResponseTo, {
+    const { profile, assertion } = await verifyResponse(doc, envelope, record, inResponseTo, {
       entityId: this.entityId,
       acsUrl: this.acsUrl,
       decryptionKey: this.decryptionKey,

@@ -39,14 +39,15 @@ const ID_ATTRIBUTES = ['ID', 'Id', 'id'];
 
 /**
  * The SAMLResponse field of an HTTP-POST binding form (its size bounded by the server's bodyLimit):
- * the base64 as posted, whitespace removed, and the envelope read from it.
+ * the base64 as posted, whitespace removed, its one parse, and the envelope read from it.
  */
-export function readPostedResponse(body: unknown): { base64: string; envelope: ResponseEnvelope } {
+export function readPostedResponse(body: unknown): { base64: string; envelope: ResponseEnvelope; doc: Document } {
   const value = (body as { SAMLResponse?: unknown } | undefined)?.SAMLResponse;
   if (typeof value !== 'string' || value === '') throw new MalformedResponseError('POST without a SAMLResponse field');
   const base64 = value.replace(/\s+/g, '');
   if (!/^[A-Za-z0-9+/]+={0,2}$/.test(base64)) throw new MalformedResponseError('SAMLResponse is not base64');
-  return { base64, envelope: readEnvelope(parseSamlXml(Buffer.from(base64, 'base64').toString('utf8'))) };
+  const doc = parseSamlXml(Buffer.from(base64, 'base64').toString('utf8'));
+  return { base64, envelope: readEnvelope(doc), doc };
 }
 
 export function readEnvelope(doc: Document): ResponseEnvelope {

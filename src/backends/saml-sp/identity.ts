@@ -1,14 +1,14 @@
 /**
  * The protocol-neutral Identity from a verified upstream assertion. Attributes come from
- * node-saml's profile of the signed assertion, under their internal names (src/core/attributes.ts);
+ * the profile of the signed assertion (verify.ts), under their internal names (src/core/attributes.ts);
  * names fedgate does not know are dropped, and so is every value that is not a plain string
  * (eduPersonTargetedID's NameID values among them: it is never forwarded).
  */
-import type { Profile } from '@node-saml/node-saml';
 import { fromSamlName } from '../../core/attributes.js';
 import { MalformedResponseError } from '../../core/errors.js';
 import type { Attributes, Identity, UpstreamSubject } from '../../core/model.js';
 import type { VerifiedAssertion } from './assertion.js';
+import type { AssertionProfile as Profile } from './verify.js';
 
 export interface IdentityLog {
   debug(obj: object, msg: string): void;

@@ -1,11 +1,12 @@
 /**
- * Signature, decryption, validity window and audience of an upstream Response, by node-saml, with
- * keys from the IdP's verified metadata only; then fedgate's own checks on what the signature
- * covered (assertion.ts). Library failures become typed errors; the library's words are kept as
- * the logged reason.
+ * Signature, decryption, validity window and audience of an upstream Response, with keys from the
+ * IdP's verified metadata only, checked on the one DOM parse of the posted message
+ * (signature.ts); then fedgate's own checks on what the signature covered (assertion.ts). Every
+ * fact is read from the canonical XML a verified signature covers, never from the posted document.
  */
 import type { KeyObject } from 'node:crypto';
-import { SAML, ValidateInResponseTo, type Profile } from '@node-saml/node-saml';
+// node-saml's own decryption (xml-encryption): the same code that decrypted upstream assertions before.
+import { decryptXml } from '@node-saml/node-saml/lib/xml.js';
 import {
   ExpiredMessageError,
   FedgateError,
@@ -16,8 +17,10 @@ import {
   WrongAudienceError,
 } from '../../core/errors.js';
 import type { EntityRecord } from '../../metadata/types.js';
-import { checkVerifiedResponse, readVerifiedAssertion, type VerifiedAssertion } from './assertion.js';
+import { assertionFacts, checkVerifiedResponse, type VerifiedAssertion } from './assertion.js';
 import type { ResponseEnvelope } from './envelope.js';
+import { verifiedXml } from './signature.js';
+import { NS, attr, child, children, parseSamlXml } from './xml.js';
 
 export interface ServiceProviderSide {
   entityId: string;
@@ -27,8 +30,19 @@ export interface ServiceProviderSide {
   clockSkewMs: number;
 }
 
+/** What the signed assertion says about the user. */
+export interface AssertionProfile {
+  nameID?: string;
+  nameIDFormat?: string;
+  nameQualifier?: string;
+  spNameQualifier?: string;
+  sessionIndex?: string;
+  /** SAML attribute Name → its values: text, or undefined for a value with child elements. */
+  attributes: Record<string, (string | undefined)[]>;
+}
+
 export interface VerifiedResponse {
-  profile: Profile;
+  profile: AssertionProfile;
   assertion: VerifiedAssertion;
 }
 
@@ -37,14 +51,34 @@ export function signingCerts(idp: EntityRecord): string[] {
   return (idp.idp?.keys ?? []).filter((k) => k.use !== 'encryption').map((k) => k.certPem);
 }
 
+/** The one Assertion or EncryptedAssertion child of a (verified) Response. */
+function assertionOf(response: Element): { assertion?: Element; encrypted?: Element } {
+  const assertions = children(response, NS.saml, 'Assertion');
+  const encrypted = children(response, NS.saml, 'EncryptedAssertion');
+  if (assertions.length + encrypted.length > 1) throw new MalformedResponseError('Invalid signature: multiple assertions');
+  if (assertions.length + encrypted.length === 0) throw new MalformedResponseError('the Response carries no assertion');
+  return { assertion: assertions[0], encrypted: encrypted[0] };
+}
+
+async function decrypt(encrypted: Element, key: KeyObject): Promise<Element> {
+  let xml: string;
+  try {
+    xml = await decryptXml(encrypted.toString(), key as unknown as string);
+  } catch (err) {
+    throw new MalformedResponseError(`cannot decrypt the assertion: ${(err as Error).message}`, { cause: err });
+  }
+  const assertion = parseSamlXml(xml).documentElement;
+  if (assertion.namespaceURI !== NS.saml || assertion.localName !== 'Assertion') throw new MalformedResponseError('Invalid EncryptedAssertion content');
+  return assertion;
+}
+
 /**
  * Every signature present must verify with a metadata key, and at least one must cover the
  * assertion: either the Response's (which covers the assertion inside it, encrypted or not) or the
- * assertion's own. node-saml ignores a Response signature that fails unless told to want one, so
- * it is told to exactly when the Response carries one.
+ * assertion's own.
  */
 export async function verifyResponse(
-  base64: string,
+  doc: Document,
   envelope: ResponseEnvelope,
   idp: EntityRecord,
   inResponseTo: string,
@@ -52,32 +86,82 @@ export async function verifyResponse(
 ): Promise<VerifiedResponse> {
   const certs = signingCerts(idp);
   if (certs.length === 0) throw new InvalidSignatureError(`${idp.entityId} publishes no signing key in its metadata`);
-  const saml = new SAML({
-    issuer: sp.entityId,
-    callbackUrl: sp.acsUrl,
-    audience: sp.entityId,
-    idpCert: certs,
-    // node-saml passes it on to xml-encryption's privateDecrypt, which takes a KeyObject as well as PEM.
-    decryptionPvk: sp.decryptionKey as unknown as string,
-    wantAuthnResponseSigned: envelope.signed,
-    wantAssertionsSigned: !envelope.signed || envelope.assertionSigned,
-    acceptedClockSkewMs: sp.clockSkewMs,
-    // InResponseTo is bound and consumed by the caller, atomically, after this verification; with
-    // it node-saml also skips the SubjectConfirmation checks, which checkVerifiedResponse makes.
-    validateInResponseTo: ValidateInResponseTo.never,
-  });
-  let profile: Profile | null;
-  try {
-    ({ profile } = await saml.validatePostResponseAsync({ SAMLResponse: base64 }));
-  } catch (err) {
-    throw fromNodeSamlError(err, envelope);
+  const signedResponse = verifiedXml(doc.documentElement, certs);
+  // Read on from what the Response signature covers when there is one, else from the posted document.
+  const response = signedResponse === null ? doc.documentElement : parseSamlXml(signedResponse).documentElement;
+  const { assertion: plain, encrypted } = assertionOf(response);
+  const assertion = plain ?? (await decrypt(encrypted!, sp.decryptionKey));
+  const signedAssertion = verifiedXml(assertion, certs);
+  let verified: Element;
+  if (signedResponse !== null) verified = assertion;
+  else if (signedAssertion !== null) verified = parseSamlXml(signedAssertion).documentElement;
+  else if (encrypted) throw new InvalidSignatureError('neither the Response nor the decrypted assertion is signed');
+  else throw new UnsignedResponseError('neither the Response nor the assertion is signed');
+
+  const facts = assertionFacts(verified);
+  checkConditions(verified, sp);
+  checkVerifiedResponse(envelope, facts, { issuer: idp.entityId, acsUrl: sp.acsUrl, inResponseTo, clockSkewMs: sp.clockSkewMs });
+  return { profile: profileOf(verified), assertion: facts };
+}
+
+function instant(value: string | undefined, name: string): number | undefined {
+  if (value === undefined) return undefined;
+  const ms = Date.parse(value);
+  if (Number.isNaN(ms)) throw new MalformedResponseError(`${name} ${value} is not a dateTime`);
+  return ms;
+}
+
+/** Conditions: one element, its validity window (with the allowed skew) and our audience in every AudienceRestriction. */
+function checkConditions(assertion: Element, sp: ServiceProviderSide, now = Date.now()): void {
+  const all = children(assertion, NS.saml, 'Conditions');
+  if (all.length > 1) throw new MalformedResponseError('Unable to process multiple conditions in SAML assertion');
+  const conditions = all[0];
+  if (!conditions) throw new MalformedResponseError('the assertion has no Conditions');
+  const notBefore = instant(attr(conditions, 'NotBefore'), 'Conditions NotBefore');
+  if (notBefore !== undefined && now + sp.clockSkewMs < notBefore) throw new ExpiredMessageError('SAML assertion not yet valid');
+  const notOnOrAfter = instant(attr(conditions, 'NotOnOrAfter'), 'Conditions NotOnOrAfter');
+  if (notOnOrAfter !== undefined && now - sp.clockSkewMs >= notOnOrAfter) throw new ExpiredMessageError('SAML assertion expired: clocks skewed too much');
+  const restrictions = children(conditions, NS.saml, 'AudienceRestriction');
+  if (restrictions.length === 0) throw new WrongAudienceError('SAML assertion has no AudienceRestriction');
+  for (const restriction of restrictions) {
+    const audiences = children(restriction, NS.saml, 'Audience').map((a) => a.textContent ?? '');
+    if (audiences.length === 0 || audiences.some((a) => a === '')) throw new WrongAudienceError('SAML assertion AudienceRestriction has no Audience value');
+    if (!audiences.includes(sp.entityId)) {
+      throw new WrongAudienceError(`SAML assertion audience mismatch. Expected: ${sp.entityId} Received: ${audiences.join(', ')}`);
+    }
   }
-  if (!profile) throw new MalformedResponseError('the Response carries no assertion');
-  const xml = profile.getAssertionXml?.();
-  if (!xml) throw new MalformedResponseError('node-saml returned no verified assertion');
-  const assertion = readVerifiedAssertion(xml);
-  checkVerifiedResponse(envelope, assertion, { issuer: idp.entityId, acsUrl: sp.acsUrl, inResponseTo, clockSkewMs: sp.clockSkewMs });
-  return { profile, assertion };
+}
+
+/** The subject and attributes, as node-saml's profile read them. */
+function profileOf(assertion: Element): AssertionProfile {
+  const profile: AssertionProfile = { attributes: {} };
+  const subject = child(assertion, NS.saml, 'Subject');
+  const nameId = subject && child(subject, NS.saml, 'NameID');
+  if (nameId?.textContent) {
+    profile.nameID = nameId.textContent;
+    const format = attr(nameId, 'Format');
+    if (format) {
+      profile.nameIDFormat = format;
+      profile.nameQualifier = attr(nameId, 'NameQualifier');
+      profile.spNameQualifier = attr(nameId, 'SPNameQualifier');
+    }
+  }
+  const sessionIndex = attr(children(assertion, NS.saml, 'AuthnStatement')[0], 'SessionIndex');
+  if (sessionIndex) profile.sessionIndex = sessionIndex;
+  for (const statement of children(assertion, NS.saml, 'AttributeStatement')) {
+    for (const attribute of children(statement, NS.saml, 'Attribute')) {
+      const name = attr(attribute, 'Name');
+      const values = children(attribute, NS.saml, 'AttributeValue');
+      if (!name || values.length === 0) continue;
+      profile.attributes[name] = values.map((v) => (hasElementChild(v) ? undefined : v.textContent || undefined));
+    }
+  }
+  return profile;
+}
+
+function hasElementChild(el: Element): boolean {
+  for (let n = el.firstChild; n; n = n.nextSibling) if (n.nodeType === 1) return true;
+  return false;
 }
 
 /** The typed error for a node-saml failure, its message kept as the reason. */
