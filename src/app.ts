@@ -9,6 +9,7 @@ import cookie from '@fastify/cookie';
 import Fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import type { Config } from './config/schema.js';
+import { BrowserBinding } from './core/browser-binding.js';
 import { LoginFlow } from './core/flow.js';
 import { SessionManager } from './core/session.js';
 import { loadOrCreateKeyPair, loadOrCreateSecret } from './crypto/keys.js';
@@ -114,6 +115,7 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   const flow = new LoginFlow({
     store,
     sessions,
+    browsers: new BrowserBinding({ cookieName: config.session.loginCookieName, secureCookies, ttlMs: config.session.flowTtlSeconds * 1000 }),
     pipeline,
     frontends: [...(config.frontends.saml.enabled ? [frontend] : []), ...(oidcFrontend ? [oidcFrontend] : [])],
     backends: [...(config.backends.saml.enabled ? [backend] : []), ...(oidcBackend ? [oidcBackend] : [])],

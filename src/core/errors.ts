@@ -171,6 +171,18 @@ export class UnknownLoginError extends FedgateError {
   readonly userMessage = 'This login is unknown or has expired. Please start again from the service.';
 }
 
+/**
+ * A pending login acted on (its upstream's answer, its choice of upstream) by a browser other
+ * than the one that started it, or by one that did not send back fedgate's login cookie (see
+ * src/core/browser-binding.ts). The login stays pending for its own browser.
+ */
+export class LoginFromAnotherBrowserError extends FedgateError {
+  readonly code = 'login_from_another_browser';
+  readonly httpStatus = 403;
+  readonly userMessage =
+    'This login was started in another browser or tab that fedgate cannot see, or your browser blocked fedgate’s cookie. Go back to the service and start again.';
+}
+
 export class UpstreamAuthnFailedError extends FedgateError {
   readonly code = 'upstream_failed';
   readonly httpStatus = 502;

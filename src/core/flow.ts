@@ -8,8 +8,10 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { BrowserBinding } from './browser-binding.js';
 import {
   FedgateError,
+  LoginFromAnotherBrowserError,
   NoPassiveError,
   NoUpstreamAvailableError,
   UnknownIdentityProviderError,
@@ -120,6 +122,8 @@ export interface IdentityPipeline {
 export interface LoginFlowDeps {
   store: Store;
   sessions: SessionManager;
+  /** Ties each upstream login to the browser that started it. */
+  browsers: BrowserBinding;
   pipeline: IdentityPipeline;
   frontends: Frontend[];
   backends: Backend[];
@@ -131,6 +135,9 @@ export interface LoginFlowDeps {
 
 const loginKey = (id: string) => `login:${id}`;
 const withoutId = ({ id: _id, ...rest }: LoginRecord): Omit<LoginRecord, 'id'> => rest;
+
+/** A login as the store keeps it: with the hash of the browser that started it (BrowserBinding). */
+type StoredLogin = Omit<LoginRecord, 'id'> & { browser?: string };
 
 export class LoginFlow {
   private readonly frontends = new Map<string, Frontend>();
@@ -187,7 +194,8 @@ export class LoginFlow {
       }
       if (request.isPassive) throw new NoPassiveError(`IsPassive request from ${request.requester} and no SSO session`);
 
-      await this.deps.store.set(loginKey(login.id), JSON.stringify(withoutId(login)), this.deps.flowTtlMs);
+      const stored: StoredLogin = { ...withoutId(login), browser: this.deps.browsers.bind(req, reply) };
+      await this.deps.store.set(loginKey(login.id), JSON.stringify(stored), this.deps.flowTtlMs);
 
       const upstream = await this.preselectedUpstream(request);
       if (upstream) return await this.startUpstream(login, upstream, reply);
@@ -197,11 +205,11 @@ export class LoginFlow {
     }
   }
 
-  /** The login waiting for an upstream choice, or UnknownLoginError. */
-  async pending(loginId: string): Promise<LoginRecord> {
-    const raw = await this.deps.store.get(loginKey(loginId));
-    if (!raw) throw new UnknownLoginError(`no pending login ${loginId}`);
-    return { id: loginId, ...(JSON.parse(raw) as Omit<LoginRecord, 'id'>) };
+  /** The login waiting for an upstream choice, or UnknownLoginError; LoginFromAnotherBrowserError when `req` is not from its browser. */
+  async pending(loginId: string, req: FastifyRequest): Promise<LoginRecord> {
+    const login = await this.boundLogin(loginId, req);
+    if (!login) throw new UnknownLoginError(`no pending login ${loginId}`);
+    return login;
   }
 
   /** Called by discovery with the user's choice; `allowed` tells whether the requesting service accepts that upstream. */
@@ -211,7 +219,7 @@ export class LoginFlow {
     reply: FastifyReply,
     allowed?: (upstream: UpstreamRegistration, request: AuthnRequest) => boolean,
   ): Promise<void> {
-    const login = await this.pending(loginId);
+    const login = await this.pending(loginId, reply.request);
     try {
       const upstream = await this.resolveUpstream(upstreamId);
       if (!upstream) throw new UnknownIdentityProviderError(`discovery choice ${upstreamId} is not a configured upstream`);
@@ -223,12 +231,15 @@ export class LoginFlow {
   }
 
   /**
-   * Called by a backend with the verified upstream identity. Takes the pending login atomically,
-   * so of two concurrent answers for one login exactly one continues.
+   * Called by a backend with the verified upstream identity. Refuses a browser other than the one
+   * that started the login, leaving the login to its own browser; then takes it atomically, so of
+   * two concurrent answers for one login exactly one continues.
    */
-  async finish(loginId: string, identity: Identity, _req: FastifyRequest, reply: FastifyReply): Promise<void> {
+  async finish(loginId: string, identity: Identity, req: FastifyRequest, reply: FastifyReply): Promise<void> {
+    const unknown = () => new UnknownLoginError(`login ${loginId} is unknown, expired or already finished`);
+    if (!(await this.boundLogin(loginId, req))) throw unknown();
     const login = await this.takeLogin(loginId);
-    if (!login) throw new UnknownLoginError(`login ${loginId} is unknown, expired or already finished`);
+    if (!login) throw unknown();
     try {
       await this.deps.sessions.create(identity, reply);
       return await this.complete(login, identity, false, reply);
@@ -242,14 +253,27 @@ export class LoginFlow {
    * error status when it can be answered, the user an error page otherwise.
    */
   async abort(loginId: string, error: FedgateError, reply: FastifyReply): Promise<void> {
-    const login = await this.takeLogin(loginId);
+    // Another browser must not end someone else's login, nor answer its service with an error.
+    const login = (await this.boundLogin(loginId, reply.request)) && (await this.takeLogin(loginId));
     if (!login) throw error;
     return this.fail(login, error, reply);
   }
 
+  /** The pending login, if any; LoginFromAnotherBrowserError when `req` does not come from the browser that started it. */
+  private async boundLogin(loginId: string, req: FastifyRequest): Promise<LoginRecord | undefined> {
+    const raw = await this.deps.store.get(loginKey(loginId));
+    if (!raw) return undefined;
+    const { browser, ...login } = JSON.parse(raw) as StoredLogin;
+    const mismatch = this.deps.browsers.mismatch(req, browser);
+    if (mismatch) throw new LoginFromAnotherBrowserError(`login ${login.ref} was started in another browser: ${mismatch}`);
+    return { id: loginId, ...login };
+  }
+
   private async takeLogin(loginId: string): Promise<LoginRecord | undefined> {
     const raw = await this.deps.store.take(loginKey(loginId));
-    return raw ? { id: loginId, ...(JSON.parse(raw) as Omit<LoginRecord, 'id'>) } : undefined;
+    if (!raw) return undefined;
+    const { browser: _browser, ...login } = JSON.parse(raw) as StoredLogin;
+    return { id: loginId, ...login };
   }
 
   private async startUpstream(login: LoginRecord, upstream: UpstreamInfo, reply: FastifyReply): Promise<void> {

@@ -243,7 +243,7 @@ export function registerDiscovery(app: FastifyInstance, flow: LoginFlow, options
     const languages = preferredLanguages(req.headers['accept-language']);
 
     if (params.login !== undefined) {
-      const login = await flow.pending(params.login);
+      const login = await flow.pending(params.login, req);
       if (config.externalService && ownSp && params.local === undefined && params.q === undefined) {
         const returnUrl = `${options.baseUrl}${DISCOVERY_RETURN_PATH}?${new URLSearchParams({ login: login.id })}`;
         return reply.redirect(externalDiscoveryUrl(config.externalService, { entityId: ownSp.entityId, returnUrl, returnIdParam: RETURN_ID_PARAM }), 302);
@@ -283,7 +283,7 @@ export function registerDiscovery(app: FastifyInstance, flow: LoginFlow, options
     const idp = params[RETURN_ID_PARAM];
     if (idp === undefined) {
       // No choice (the user left, or the service could not decide): the own page takes over.
-      await flow.pending(params.login);
+      await flow.pending(params.login, req);
       req.log.info({ service: config.externalService }, 'the discovery service returned without a choice; showing the own page');
       return reply.redirect(`${DISCOVERY_PATH}?${new URLSearchParams({ login: params.login, local: '1' })}`, 302);
     }
@@ -303,7 +303,7 @@ export function registerDiscovery(app: FastifyInstance, flow: LoginFlow, options
     let service = entityID;
     if (login !== undefined) {
       try {
-        service = (await flow.pending(login)).request.requester;
+        service = (await flow.pending(login, req)).request.requester;
       } catch (err) {
         if (err instanceof UnknownLoginError) return refuse(err.code, 'unknown or expired login');
         if (!(err instanceof FedgateError)) throw err;
