@@ -8,7 +8,6 @@
  * one Response (even on two instances) exactly one continues.
  */
 import { createPrivateKey, randomBytes, type KeyObject } from 'node:crypto';
-import { SAML } from '@node-saml/node-saml';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '../../config/schema.js';
 import {
@@ -37,7 +36,8 @@ import { spMetadataXml } from './metadata.js';
 import { upstreamFromEntity } from '../../metadata/registration.js';
 import type { UpstreamRegistration } from '../../core/registration.js';
 import { signRedirectUrl } from './redirect-signature.js';
-import { signingCerts, verifyResponse } from './verify.js';
+import { verifyResponse } from './verify.js';
+import { redirectUrl } from './authn-request.js';
 
 export interface SamlSpBackendOptions {
   config: Config;
@@ -133,22 +133,15 @@ export class SamlSpBackend implements Backend {
     if (!sso) throw new NoUpstreamAvailableError(`${upstreamId} publishes no HTTP-Redirect SingleSignOnService`);
     const requestId = `_${randomBytes(20).toString('hex')}`;
     const sign = this.opts.config.backends.saml.signAuthnRequests || idp.wantAuthnRequestsSigned;
-    const requested = login.request.requestedAuthnContext;
-    const saml = new SAML({
+    const url = redirectUrl({
+      id: requestId,
       issuer: this.entityId,
-      callbackUrl: this.acsUrl,
-      entryPoint: sso.location,
-      idpCert: signingCerts(record),
-      // SAML2int SP04: no NameIDPolicy Format; SP07: RequestedAuthnContext only when asked for, exact.
-      identifierFormat: null,
+      acsUrl: this.acsUrl,
+      destination: sso.location,
       forceAuthn: login.request.forceAuthn,
-      passive: login.request.isPassive,
-      disableRequestedAuthnContext: !requested || requested.classRefs.length === 0,
-      authnContext: requested?.classRefs ?? [],
-      racComparison: 'exact',
-      generateUniqueId: () => requestId,
+      isPassive: login.request.isPassive,
+      classRefs: login.request.requestedAuthnContext?.classRefs ?? [],
     });
-    const url = new URL(await saml.getAuthorizeUrlAsync('', undefined, {}));
     if (sign) signRedirectUrl(url, this.signingKey);
     const binding: RequestBinding = { loginId: login.id, idp: record.entityId };
     await this.opts.store.set(requestKey(requestId), JSON.stringify(binding), this.opts.config.session.flowTtlSeconds * 1000);
