@@ -46,9 +46,10 @@ t.teardown(async () => {
   await Promise.all([sp.close(), strictSp.close(), home.close()]);
 });
 
-async function api(query: string, headers: Record<string, string> = {}) {
-  const res = await fetch(`${url}/discovery/search?${query}`, { headers });
-  return { status: res.status, type: res.headers.get('content-type'), body: (await res.json()) as { total: number; results: Record<string, unknown>[]; error?: string } };
+/** The search API, asked as the page's script in `browser` would (with its cookies), else by a client without any. */
+async function api(query: string, headers: Record<string, string> = {}, browser = new Browser()) {
+  const res = await browser.fetchRaw(`${url}/discovery/search?${query}`, { headers });
+  return { status: res.status, type: res.headers.get('content-type'), body: JSON.parse(res.body) as { total: number; results: Record<string, unknown>[]; error?: string } };
 }
 const resultIds = (page: Page) => [...page.body.matchAll(/<ul class="choices" id="idps"[^>]*>([\s\S]*?)<\/ul>/g)].flatMap((m) => [...(m[1] ?? '').matchAll(/name="idp" value="([^"]*)"/g)].map((v) => decodeEntities(v[1]!)));
 const loginIdOf = (page: Page) => new URL(page.url).searchParams.get('login') ?? '';
@@ -160,8 +161,8 @@ t.test('a per-service filter: only SIRTFI IdPs, no social providers, on the page
   const page = await browser.get(await strictSp.loginUrl());
   t.same(resultIds(page).sort(), [HEIDELBERG.entityId, KYOTO.entityId].sort());
   const login = loginIdOf(page);
-  t.same((await api(`login=${login}`)).body.results.map((r) => r.id).sort(), [HEIDELBERG.entityId, KYOTO.entityId].sort(), 'the API applies the login’s filter');
-  t.equal((await api(`login=${login}&q=home`)).body.total, 0);
+  t.same((await api(`login=${login}`, {}, browser)).body.results.map((r) => r.id).sort(), [HEIDELBERG.entityId, KYOTO.entityId].sort(), 'the API applies the login’s filter');
+  t.equal((await api(`login=${login}&q=home`, {}, browser)).body.total, 0);
   t.equal((await api('q=home')).body.total, 1, 'without a login only the global rules apply');
 
   const refused = await browser.submit(page, { idp: home.entityId }, 'choose');

@@ -7,6 +7,7 @@ import t from 'tap';
 import {
   ExpiredMessageError,
   InvalidSignatureError,
+  LoginFromAnotherBrowserError,
   MalformedResponseError,
   NoPassiveError,
   UnknownIdentityProviderError,
@@ -136,11 +137,13 @@ t.test('a callback whose iss is not the provider (RFC 9207, mix-up) ends the log
   t.type(h.errors.at(-1), WrongIssuerError);
 });
 
-t.test('a callback delivered to another browser ends the login', async (t) => {
+t.test('a callback delivered to another browser is refused without ending the login', async (t) => {
   const callback = await h.toCallback(new Browser());
+  const told = h.frontend.errors.length;
   const page = await new Browser().fetchRaw(callback, { method: 'GET' });
   t.equal(page.status, 403);
-  t.type(h.errors.at(-1), UnsolicitedResponseError);
+  t.type(h.errors.at(-1), LoginFromAnotherBrowserError);
+  t.equal(h.frontend.errors.length, told, 'the service is told nothing: the login is its browser’s to end');
 });
 
 t.test('a callback for another provider than the state was issued for', async (t) => {
