@@ -148,13 +148,6 @@ export function certBody(pem: string): string {
   return new X509Certificate(pem).raw.toString('base64');
 }
 
-/** A PEM certificate from the base64 DER found in ds:X509Certificate (whitespace ignored). */
-export function pemFromBase64(b64: string): string {
-  const body = b64.replace(/\s+/g, '');
-  const lines = body.match(/.{1,64}/g) ?? [];
-  return `-----BEGIN CERTIFICATE-----\n${lines.join('\n')}\n-----END CERTIFICATE-----\n`;
-}
-
 /** SHA-256 over the certificate's DER, lowercase hex without colons (the form config pins). */
 export function sha256Fingerprint(certPem: string): string {
   return createHash('sha256').update(new X509Certificate(certPem).raw).digest('hex');

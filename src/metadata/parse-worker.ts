@@ -1,33 +1,133 @@
 /**
  * Worker-thread side of metadata-worker.ts: the CPU-heavy streaming passes over a large document,
- * so the event loop keeps serving logins meanwhile. Answers with plain structured-clone data.
+ * so the event loop keeps serving logins meanwhile. A job runs start to end in one go: the worker
+ * blocks (Atomics.wait) while it waits for the main thread to send the next window or to take in
+ * a batch of records, which keeps the parsers' synchronous, iterator-fed code as it is.
  */
-import { parentPort } from 'node:worker_threads';
+import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
+import { InvalidMetadataError } from '../core/errors.js';
+import { WINDOW_BYTES, type FromWorker, type JobRequest, type Skipped, type ToWorker } from './metadata-worker.js';
+import type { EntityRecord } from './types.js';
 import { parseMetadata } from './parse.js';
-import { inspectSignature } from './signature-shape.js';
-import type { WorkerReply, WorkerRequest } from './metadata-worker.js';
+import { checkSignatureShape, inspectSignature } from './signature-shape.js';
 
-parentPort!.on('message', ({ id, task }: WorkerRequest) => {
-  let reply: WorkerReply;
-  try {
-    let xml: string;
-    try {
-      xml = new TextDecoder('utf-8', { fatal: true }).decode(task.bytes);
-    } catch {
-      throw new Error('metadata is not UTF-8');
-    }
-    if (task.kind === 'inspect') {
-      reply = { ok: true, kind: 'inspect', shape: inspectSignature(xml) };
-    } else {
-      const skipped: { reason: string; entityId?: string }[] = [];
-      const parsed = parseMetadata(xml, task.source, {
-        now: new Date(task.now),
-        onSkip: (reason, entityId) => void skipped.push({ reason, ...(entityId === undefined ? {} : { entityId }) }),
-      });
-      reply = { ok: true, kind: 'parse', parsed, skipped };
-    }
-  } catch (err) {
-    reply = { ok: false, message: (err as Error).message };
+/** Batches of records the main thread may have yet to take in; the parse waits beyond that. */
+const BATCHES_IN_FLIGHT = 2;
+/** A main thread silent this long is gone: the job ends rather than holding the worker forever. */
+const ANSWER_TIMEOUT_MS = 5 * 60_000;
+
+class Cancelled extends Error {}
+
+class Job {
+  /** Records read but not yet sent. */
+  readonly records: EntityRecord[] = [];
+  private readonly windowsReceived = new Map<number, Uint8Array>();
+  private batchesInFlight = 0;
+
+  constructor(private readonly request: JobRequest) {}
+
+  post(message: FromWorker): void {
+    this.request.port.postMessage(message);
   }
-  parentPort!.postMessage({ id, reply });
+
+  /** Takes in the next message from the main thread, waiting for it. */
+  private receive(): void {
+    const { port, signal } = this.request;
+    for (;;) {
+      if (Atomics.load(signal, 1) === 1) throw new Cancelled();
+      const seen = Atomics.load(signal, 0);
+      const received = receiveMessageOnPort(port);
+      if (received) {
+        const message = received.message as ToWorker;
+        if (message.kind === 'ack') this.batchesInFlight--;
+        else this.windowsReceived.set(message.offset, message.bytes);
+        return;
+      }
+      if (Atomics.wait(signal, 0, seen, ANSWER_TIMEOUT_MS) === 'timed-out') throw new Error('the main thread stopped answering');
+    }
+  }
+
+  /**
+   * The document a window at a time, the next one asked for while this one is parsed. Between
+   * windows, the records read so far go to the main thread.
+   */
+  *windows(): Generator<Uint8Array> {
+    const { size } = this.request;
+    // An answer to a pass given up early (the signature inspection) is no longer wanted.
+    this.windowsReceived.clear();
+    if (size > 0) this.post({ kind: 'window', offset: 0 });
+    for (let offset = 0; offset < size; offset += WINDOW_BYTES) {
+      while (!this.windowsReceived.has(offset)) this.receive();
+      const window = this.windowsReceived.get(offset)!;
+      this.windowsReceived.delete(offset);
+      if (offset + WINDOW_BYTES < size) this.post({ kind: 'window', offset: offset + WINDOW_BYTES });
+      this.sendRecords();
+      yield window;
+    }
+  }
+
+  sendRecords(): void {
+    if (this.records.length === 0) return;
+    while (this.batchesInFlight >= BATCHES_IN_FLIGHT) this.receive();
+    this.post({ kind: 'records', records: this.records.splice(0) });
+    this.batchesInFlight++;
+  }
+
+  /** Once the main thread has taken in every batch. */
+  drain(): void {
+    this.sendRecords();
+    while (this.batchesInFlight > 0) this.receive();
+  }
+}
+
+/**
+ * The document's text in pieces that are each all ASCII or all not: V8 stores a string with any
+ * character beyond Latin-1 at two bytes per character, and so every string cut from it, which
+ * would double the memory of the records (URLs, certificates) for a few non-Latin names. A run of
+ * bytes ≥ 0x80 holds only whole UTF-8 sequences, except at a window's end, which the streaming
+ * decoder carries over.
+ */
+function* utf8Pieces(windows: Iterable<Uint8Array>): Generator<string> {
+  const decoder = new TextDecoder('utf-8', { fatal: true });
+  const decode = (piece?: Uint8Array) => {
+    try {
+      return piece ? decoder.decode(piece, { stream: true }) : decoder.decode();
+    } catch {
+      throw new InvalidMetadataError('metadata is not UTF-8');
+    }
+  };
+  for (const window of windows) {
+    const asLatin1 = Buffer.from(window.buffer, window.byteOffset, window.byteLength).toString('latin1');
+    const nonAscii = /[\x80-\xff]+/g;
+    let start = 0;
+    for (let run = nonAscii.exec(asLatin1); run; run = nonAscii.exec(asLatin1)) {
+      if (run.index > start) yield decode(window.subarray(start, run.index));
+      start = run.index + run[0].length;
+      yield decode(window.subarray(run.index, start));
+    }
+    if (start < window.length) yield decode(window.subarray(start));
+  }
+  yield decode();
+}
+
+parentPort!.on('message', (request: JobRequest) => {
+  const job = new Job(request);
+  try {
+    if (request.inspect) {
+      const shape = inspectSignature(utf8Pieces(job.windows()));
+      checkSignatureShape(shape);
+      job.post({ kind: 'shape', shape });
+    }
+    const skipped: Skipped[] = [];
+    // The records leave as they are read, so the worker never holds them all (nor the text they were cut from).
+    const parsed = parseMetadata(utf8Pieces(job.windows()), request.source, {
+      now: new Date(request.now),
+      onSkip: (reason, entityId) => void skipped.push({ reason, ...(entityId === undefined ? {} : { entityId }) }),
+      onRecord: (record) => void job.records.push(record),
+    });
+    job.drain();
+    job.post({ kind: 'done', parsed, skipped });
+  } catch (err) {
+    if (!(err instanceof Cancelled)) job.post({ kind: 'failed', message: (err as Error).message });
+  }
 });

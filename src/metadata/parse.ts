@@ -6,7 +6,7 @@
 import { isIP } from 'node:net';
 import { SaxesParser, type SaxesTagNS } from 'saxes';
 import { InvalidMetadataError } from '../core/errors.js';
-import { pemFromBase64 } from '../crypto/keys.js';
+import { pemFromBase64 } from '../crypto/pem.js';
 import { NS, SAML2_PROTOCOL } from './namespaces.js';
 import type {
   DiscoHints,
@@ -38,6 +38,11 @@ export interface ParseOptions {
   now?: Date;
   /** Told about every entity (or group of entities) left out, and why. */
   onSkip?: (reason: string, entityId?: string) => void;
+  /**
+   * Given each record as soon as its entity is read, instead of collecting them in the result
+   * (whose records then stay empty): a caller passing them on need not hold them all.
+   */
+  onRecord?: (record: EntityRecord) => void;
 }
 
 /** A parsed element: namespaced name, attributes keyed by local name or `{ns}local`, text, children. */
@@ -54,7 +59,8 @@ type Frame =
   | { kind: 'skip' }
   | { kind: 'element'; element: Element; entity?: { inheritedValidUntil?: Date } };
 
-export function parseMetadata(xml: string, source: string, options: ParseOptions = {}): ParsedMetadata {
+/** `xml` is the document, or its text in consecutive pieces (so a large one is never one string). */
+export function parseMetadata(xml: string | Iterable<string>, source: string, options: ParseOptions = {}): ParsedMetadata {
   const now = options.now ?? new Date();
   const skip = options.onSkip ?? (() => {});
   const records: EntityRecord[] = [];
@@ -124,23 +130,31 @@ export function parseMetadata(xml: string, source: string, options: ParseOptions
       skip('a duplicate of an earlier entity with this entityID; the first one is kept', result.entityId);
     } else {
       seen.add(result.entityId);
-      records.push(result);
+      if (options.onRecord) options.onRecord(result);
+      else records.push(result);
     }
   });
 
-  try {
-    parser.write(xml).close();
-  } catch (err) {
-    if (err instanceof InvalidMetadataError) throw err;
-    throw new InvalidMetadataError(`${source}: not well-formed XML: ${(err as Error).message}`, { cause: err });
-  }
+  // Only what the parser throws is about the XML; whatever feeds the pieces has its own errors.
+  const run = (step: () => void) => {
+    try {
+      step();
+    } catch (err) {
+      if (err instanceof InvalidMetadataError) throw err;
+      throw new InvalidMetadataError(`${source}: not well-formed XML: ${(err as Error).message}`, { cause: err });
+    }
+  };
+  for (const piece of typeof xml === 'string' ? [xml] : xml) run(() => parser.write(piece));
+  run(() => parser.close());
   if (!root) throw new InvalidMetadataError(`${source}: no root element`);
   return { records, ...root, rootSignatures };
 }
 
 function toElement(tag: SaxesTagNS): Element {
   const attrs: Record<string, string> = {};
-  for (const a of Object.values(tag.attributes)) {
+  // for…in, not Object.values(): this runs for every element of an aggregate.
+  for (const key in tag.attributes) {
+    const a = tag.attributes[key]!;
     if (a.uri === 'http://www.w3.org/2000/xmlns/') continue;
     attrs[a.uri ? `{${a.uri}}${a.local}` : a.local] = a.value;
   }

@@ -24,7 +24,20 @@ export interface SignatureShape {
 /** Stops parsing once the first signature is read. */
 class Done extends Error {}
 
-export function inspectSignature(xml: string): SignatureShape {
+/** `xml` is the document, or its text in consecutive pieces (read only up to the signature's end). */
+export function inspectSignature(xml: string | Iterable<string>): SignatureShape {
+  return scan(xml, true)!;
+}
+
+/**
+ * The shape from the beginning of a document alone, or undefined when the first signature does
+ * not end within `prefix` (then the whole document must be inspected).
+ */
+export function inspectSignatureInPrefix(prefix: string): SignatureShape | undefined {
+  return scan(prefix, false);
+}
+
+function scan(xml: string | Iterable<string>, whole: boolean): SignatureShape | undefined {
   const shape: SignatureShape = { rootName: '', rootNs: '', signatureDepth: 0, c14n: [], signatureMethods: [], references: [], certificates: [] };
   const path: string[] = [];
   let inSignature = false;
@@ -71,14 +84,22 @@ export function inspectSignature(xml: string): SignatureShape {
     if (inSignature && path.length === shape.signatureDepth) throw new Done();
     path.pop();
   });
-  try {
-    parser.write(xml).close();
-  } catch (err) {
-    if (!(err instanceof Done)) {
+  // Only what the parser throws is about the XML; whatever feeds the pieces has its own errors.
+  const run = (step: () => void) => {
+    try {
+      step();
+      return true;
+    } catch (err) {
+      if (err instanceof Done) return false;
       if (err instanceof InvalidMetadataError) throw err;
       throw new InvalidMetadataError(`metadata is not well-formed XML: ${(err as Error).message}`, { cause: err });
     }
+  };
+  for (const piece of typeof xml === 'string' ? [xml] : xml) {
+    if (!run(() => parser.write(piece))) return shape;
   }
+  if (!whole) return undefined;
+  run(() => parser.close());
   return shape;
 }
 

@@ -243,6 +243,10 @@ export async function readLimited(
     throw tooLarge();
   }
   if (!res.body) return Buffer.alloc(0);
+  // Given the length, each chunk is copied into place as it arrives: concatenating 80 MB at the
+  // end would hold the event loop for a tenth of a second or more (and need the memory twice).
+  // A body that turns out longer (a compressed transfer) is collected in pieces instead.
+  let whole = total ? Buffer.allocUnsafe(total) : undefined;
   const chunks: Uint8Array[] = [];
   let size = 0;
   const reader = res.body.getReader();
@@ -250,17 +254,24 @@ export async function readLimited(
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      const offset = size;
       size += value.byteLength;
       if (size > limit) {
         await reader.cancel();
         throw tooLarge();
       }
-      chunks.push(value);
+      if (whole && size <= whole.length) {
+        whole.set(value, offset);
+      } else {
+        if (whole) chunks.push(whole.subarray(0, offset));
+        whole = undefined;
+        chunks.push(value);
+      }
       onProgress?.(size, total);
     }
   } catch (err) {
     if (err instanceof InvalidMetadataError) throw err;
     throw new MetadataUnavailableError(`reading ${url} failed: ${fetchFailure(err, timeoutSeconds)}`, { cause: err });
   }
-  return Buffer.concat(chunks, size);
+  return whole ? whole.subarray(0, size) : Buffer.concat(chunks, size);
 }

@@ -10,7 +10,8 @@ import { timingSafeEqual } from 'node:crypto';
 import { DOMParser } from '@xmldom/xmldom';
 import { SignedXml } from 'xml-crypto';
 import { InvalidMetadataError } from '../core/errors.js';
-import { pemFromBase64, sha256Fingerprint } from '../crypto/keys.js';
+import { sha256Fingerprint } from '../crypto/keys.js';
+import { pemFromBase64 } from '../crypto/pem.js';
 import {
   DIGEST_ALGORITHMS,
   ENVELOPED_SIGNATURE,

@@ -30,22 +30,8 @@ export async function verifyWithXmlsec(bytes: Uint8Array, certPem: string, rootN
     const documentPath = join(dir, 'metadata.xml');
     const certPath = join(dir, 'signer.pem');
     await Promise.all([writeFile(documentPath, bytes, { mode: 0o600 }), writeFile(certPath, certPem, { mode: 0o600 })]);
-    const args = [
-      '--verify',
-      '--pubkey-cert-pem',
-      certPath,
-      '--id-attr:ID',
-      `${NS.md}:${rootName}`,
-      // Only a KeyName may be read from the document's KeyInfo, and it can only select a key we
-      // loaded: a KeyValue or X509Data key in the document is never used.
-      '--enabled-key-data',
-      'key-name',
-      '--enabled-reference-uris',
-      'empty,same-doc',
-      documentPath,
-    ];
     await new Promise<void>((resolve, reject) => {
-      execFile(opts.command ?? XMLSEC1, args, { timeout: opts.timeoutMs ?? TIMEOUT_MS, maxBuffer: 1024 * 1024 }, (err, _stdout, stderr) => {
+      execFile(opts.command ?? XMLSEC1, xmlsecVerifyArguments(documentPath, certPath, rootName), { timeout: opts.timeoutMs ?? TIMEOUT_MS, maxBuffer: 1024 * 1024 }, (err, _stdout, stderr) => {
         if (!err) return resolve();
         const e = err as NodeJS.ErrnoException & { killed?: boolean };
         if (e.code === 'ENOENT') {
@@ -63,6 +49,24 @@ export async function verifyWithXmlsec(bytes: Uint8Array, certPem: string, rootN
   } finally {
     await rm(dir, { recursive: true, force: true });
   }
+}
+
+/** The xmlsec1 arguments that verify `documentPath` with the key of the certificate at `certPath` only. */
+export function xmlsecVerifyArguments(documentPath: string, certPath: string, rootName: string): string[] {
+  return [
+    '--verify',
+    '--pubkey-cert-pem',
+    certPath,
+    '--id-attr:ID',
+    `${NS.md}:${rootName}`,
+    // Only a KeyName may be read from the document's KeyInfo, and it can only select a key we
+    // loaded: a KeyValue or X509Data key in the document is never used.
+    '--enabled-key-data',
+    'key-name',
+    '--enabled-reference-uris',
+    'empty,same-doc',
+    documentPath,
+  ];
 }
 
 function lastLines(stderr: string): string {

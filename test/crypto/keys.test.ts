@@ -9,9 +9,9 @@ import {
   generateKeyPair,
   loadOrCreateKeyPair,
   loadOrCreateSecret,
-  pemFromBase64,
   sha256Fingerprint,
 } from '../../src/crypto/keys.js';
+import { pemFromBase64 } from '../../src/crypto/pem.js';
 
 const mode = (path: string) => statSync(path).mode & 0o777;
 const configError = (message: RegExp) => ({ name: 'ConfigError', message });

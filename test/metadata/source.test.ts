@@ -1,6 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import t from 'tap';
 import type { MetadataSourceConfig } from '../../src/config/schema.js';
 import { sha256Fingerprint } from '../../src/crypto/keys.js';
@@ -147,4 +148,18 @@ t.test('URL sources: unreachable and oversized', async (t) => {
   await t.rejects(loadMetadataSource(source(url, { fingerprint }), { log }), { name: 'InvalidMetadataError', message: /larger than/ });
   declared = true;
   await t.rejects(loadMetadataSource(source(url, { fingerprint }), { log }), { name: 'InvalidMetadataError', message: /larger than/ });
+});
+
+t.test('URL sources: a compressed transfer, whose Content-Length counts the compressed bytes, is read whole', async (t) => {
+  const compressed = gzipSync(signed);
+  const server = createServer((_req, res) => {
+    res.writeHead(200, { 'content-type': 'application/samlmetadata+xml', 'content-encoding': 'gzip', 'content-length': String(compressed.length) });
+    res.end(compressed);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => new Promise<void>((resolve) => (server.closeAllConnections(), server.close(() => resolve()))));
+  t.ok(compressed.length < signed.length);
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/federation.xml`;
+  const records = await loadMetadataSource(source(url, { fingerprint: sha256Fingerprint(federation.certPem) }), { log: memoryLog() });
+  t.same(records.map((r) => r.entityId), [IDP_ID, SP_ID]);
 });
