@@ -33,7 +33,7 @@ async function serve(configPath: string): Promise<void> {
   const config = loadConfig(configPath);
   // Loaded here so check-config and keys start without the whole server.
   const { buildApp } = await import('./app.js');
-  const { app, summary } = await buildApp(config);
+  const { app, summary, metadata } = await buildApp(config);
   const shutdown = async (signal: string) => {
     app.log.info({ signal }, 'shutting down');
     await app.close();
@@ -41,6 +41,12 @@ async function serve(configPath: string): Promise<void> {
   };
   process.once('SIGINT', () => void shutdown('SIGINT'));
   process.once('SIGTERM', () => void shutdown('SIGTERM'));
+  // Fetch every metadata URL now rather than at its next refresh (after a federation announced an
+  // urgent change, say); a refresh already under way is not started twice.
+  process.on('SIGHUP', () => {
+    app.log.info('SIGHUP: refreshing metadata from its URLs');
+    void Promise.all([metadata.idps.refresh(), metadata.sps.refresh()]);
+  });
   await app.listen({ host: config.server.host, port: config.server.port });
   const front = config.demo.enabled ? `${config.server.baseUrl}/demo` : `${config.server.baseUrl}/saml/idp/metadata`;
   process.stdout.write(`fedgate is running: open ${front}\nLoaded from ${configPath}: ${summary}\n`);
