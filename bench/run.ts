@@ -5,6 +5,7 @@
  */
 const BENCHMARKS: Record<string, () => Promise<{ main(argv: string[]): Promise<number> }>> = {
   load: () => import('./load.js'),
+  metadata: () => import('./metadata/main.js'),
 };
 
 async function run(argv: string[]): Promise<number> {
