@@ -140,6 +140,8 @@ t.test('a login started on instance A finishes on instance B (shared Redis)', { 
   const { fedgates, sp, idps } = await setup(t, store, 2);
   const [a, b] = fedgates as [RunningFedgate, RunningFedgate];
   const browser = new Browser();
+  // One site behind a load balancer: the login cookie instance A sets comes along to instance B.
+  browser.shareCookies(...[a, b].map((f) => `http://127.0.0.1:${f.config.server.port}`));
 
   // A: the SP's AuthnRequest and the discovery page.
   const discovery = await browser.get(await sp.loginUrl());

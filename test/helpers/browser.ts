@@ -88,6 +88,16 @@ export class Browser {
     return this.get(target.toString());
   }
 
+  /**
+   * Makes the hosts of `urls` one cookie jar, as fedgate instances behind one load balancer are
+   * one site to a real browser (whose cookies are not kept apart by port either).
+   */
+  shareCookies(...urls: string[]): void {
+    const hosts = urls.map((url) => new URL(url).host);
+    const jar = hosts.map((host) => this.cookies.get(host)).find((j) => j !== undefined) ?? new Map<string, string>();
+    for (const host of hosts) this.cookies.set(host, jar);
+  }
+
   /** One request without following anything (redirects and auto-POST forms included). */
   async fetchRaw(url: string, init: RequestInit): Promise<Page> {
     const u = new URL(url);
