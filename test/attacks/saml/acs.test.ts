@@ -12,7 +12,7 @@ import { applyMutations, loadCases, type AttackCase } from './corpus.js';
 import { assertRefused, assertStillServes, postForm, startWorld, via } from './setup.js';
 
 /** Deleting or adding a case file must be a visible change here too. */
-const EXPECTED_CASES = 46;
+const EXPECTED_CASES = 48;
 
 const cases = loadCases('acs');
 t.equal(cases.length, EXPECTED_CASES, `${EXPECTED_CASES} case files in cases/acs`);
@@ -49,8 +49,11 @@ function post(browser: Browser, samlResponse: string, instance = world.fedgates[
   return postForm(browser, via(world, acsUrl, instance), { SAMLResponse: samlResponse });
 }
 
-/** The login a case answers, and what its scenario needs done first. */
-async function prepare(c: AttackCase): Promise<{ browser: Browser; requestId: string; vars: Record<string, string> }> {
+/**
+ * The login a case answers, and what its scenario needs done first; `poster` is the browser that
+ * posts the case's message when it is not the one that started the login.
+ */
+async function prepare(c: AttackCase): Promise<{ browser: Browser; requestId: string; vars: Record<string, string>; poster?: Browser }> {
   switch (c.scenario) {
     case 'answer-other-login': {
       const login = await startLogin(home);
@@ -66,13 +69,19 @@ async function prepare(c: AttackCase): Promise<{ browser: Browser; requestId: st
     }
     case 'login-sent-to-other-idp':
       return { ...(await startLogin(other)), vars: {} };
+    case 'posted-from-other-browser':
+      return { ...(await startLogin(home)), vars: {}, poster: new Browser() };
+    case 'posted-from-browser-with-own-login': {
+      const login = await startLogin(home);
+      return { ...login, vars: {}, poster: (await startLogin(home)).browser };
+    }
     default:
       return { ...(await startLogin(home)), vars: {} };
   }
 }
 
 async function play(t: Test, c: AttackCase): Promise<void> {
-  const { browser, requestId, vars } = await prepare(c);
+  const { browser, requestId, vars, poster } = await prepare(c);
   const built = await home.buildResponse(requestId, LAYOUTS[c.base as keyof typeof LAYOUTS]);
   const ids = /<samlp:Response\b[^>]*\sID="([^"]+)"[\s\S]*?<saml:Assertion\b[^>]*\sID="([^"]+)"/.exec(built.xml);
   const message = applyMutations(built.xml, undefined, c.mutations, {
@@ -90,7 +99,7 @@ async function play(t: Test, c: AttackCase): Promise<void> {
     t.equal(used.status, 200, 'the first instance accepts the Response');
     page = await post(new Browser(), samlResponse, second);
   } else {
-    page = await post(browser, samlResponse);
+    page = await post(poster ?? browser, samlResponse);
   }
 
   if ('error' in c.expect) {

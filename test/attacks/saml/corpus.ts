@@ -27,7 +27,14 @@ export const BASES = {
 
 /** What must happen around a case's message; each runner implements the ones of its targets. */
 export const SCENARIOS = {
-  acs: ['answer-other-login', 'answer-finished-login', 'login-sent-to-other-idp', 'replay-on-second-instance'],
+  acs: [
+    'answer-other-login',
+    'answer-finished-login',
+    'login-sent-to-other-idp',
+    'replay-on-second-instance',
+    'posted-from-other-browser',
+    'posted-from-browser-with-own-login',
+  ],
   'sso-redirect': [],
   'sso-post': [],
 } as const satisfies Record<Target, readonly string[]>;
