@@ -66,6 +66,13 @@ t.test('every problem is one line naming its key path', async (t) => {
   }
 });
 
+t.test('the login cookie: fedgate_login by default, a plain name other than the session cookie’s', async (t) => {
+  t.equal(parseConfig({}).session.loginCookieName, 'fedgate_login');
+  t.same(problemsOf(() => parseConfig({ session: { loginCookieName: 'fedgate_session' } })), ['session.loginCookieName: must differ from session.cookieName']);
+  // fedgate adds __Host- itself when cookies are Secure.
+  t.match(problemsOf(() => parseConfig({ session: { loginCookieName: '__Host-login' } })), [/^session\.loginCookieName: must be a letter followed by/]);
+});
+
 t.test('secrets come from environment variables or files', async (t) => {
   const secretFile = write('salt.txt', 'from-a-file\n');
   process.env.FEDGATE_TEST_SALT = 'from-env';
