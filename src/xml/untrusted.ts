@@ -26,9 +26,19 @@ export function children(parent: Element, ns: string, local: string): Element[] 
   return out;
 }
 
+/** Every element below `parent`, in document order (a plain walk: xmldom's getElementsBy… build slow live lists). */
+export function allElements(parent: Element | Document, out: Element[] = []): Element[] {
+  for (let n = parent.firstChild; n; n = n.nextSibling) {
+    if (n.nodeType !== 1) continue;
+    out.push(n as Element);
+    allElements(n as Element, out);
+  }
+  return out;
+}
+
 /** Every descendant element {ns}local of `root`, in document order. */
 export function descendants(root: Element, ns: string, local: string): Element[] {
-  return Array.from(root.getElementsByTagNameNS(ns, local));
+  return allElements(root).filter((n) => n.namespaceURI === ns && n.localName === local);
 }
 
 /** Text content with surrounding whitespace removed; undefined when empty or absent. */

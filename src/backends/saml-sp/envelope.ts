@@ -6,7 +6,7 @@
  */
 import { isAllowedDigest, isAllowedSignature } from '../../crypto/xmldsig.js';
 import { InvalidSignatureError, MalformedResponseError, SAML_STATUS } from '../../core/errors.js';
-import { NS, attr, child, children, descendants, parseSamlXml, textOf } from './xml.js';
+import { NS, allElements, attr, child, children, descendants, parseSamlXml, textOf } from './xml.js';
 
 export interface ResponseStatus {
   top: string;
@@ -97,7 +97,7 @@ function readStatus(root: Element): ResponseStatus {
 
 function refuseDuplicateIds(doc: Document): void {
   const seen = new Set<string>();
-  for (const el of Array.from(doc.getElementsByTagName('*'))) {
+  for (const el of allElements(doc)) {
     for (const name of ID_ATTRIBUTES) {
       const id = attr(el, name);
       if (id === undefined) continue;

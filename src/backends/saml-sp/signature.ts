@@ -8,8 +8,9 @@
  * ds:Signature as a child of the signed element, exactly one Reference whose URI names that very
  * element (no other element may carry its ID), the enveloped-signature and exclusive c14n
  * transforms only, algorithms from crypto/xmldsig.ts, and keys from metadata only (KeyInfo is
- * never read). The caller must use only the returned canonical XML — the bytes the signature
- * covers — never the posted document (the rule behind CVE-2025-54369 and CVE-2025-54419).
+ * never read). The caller must read only the verified element — then exactly the bytes the
+ * signature covers — never the rest of the posted document (the rule behind CVE-2025-54369 and
+ * CVE-2025-54419).
  */
 import { createPublicKey, createHash, timingSafeEqual, verify, type KeyObject } from 'node:crypto';
 import { ExclusiveCanonicalization } from 'xml-crypto';
@@ -110,11 +111,17 @@ function idOf(element: Element): string | undefined {
   return undefined;
 }
 
+/**
+ * How many elements carry `id`, by a plain walk (xmldom's getElementsByTagName('*') builds a live
+ * list, several times slower). Refuses processing instructions inside elements on the way:
+ * xml-crypto's canonicalisation renders their data as text while DOM readers skip them, so a
+ * signed "alice@evil.org" could be re-posted as "alice<?x @evil.org?>" and read as "alice".
+ */
 function countWithId(doc: Document, id: string): number {
   let count = 0;
-  // A plain walk: xmldom's getElementsByTagName('*') builds a live list, several times slower.
   const walk = (node: Node) => {
     for (let n = node.firstChild; n; n = n.nextSibling) {
+      if (n.nodeType === 7 && node.nodeType === 1) fail('the message holds a processing instruction');
       if (n.nodeType !== 1) continue;
       for (const name of ID_ATTRIBUTES) if ((n as Element).getAttribute(name) === id) count++;
       walk(n);
@@ -131,13 +138,16 @@ function base64Bytes(text: string | null | undefined, what: string): Buffer {
 }
 
 /**
- * Whether `element` carries a signature (null when it has none), and if so the canonical XML it
- * signed: the only form of the element the caller may read. A signature that does not verify with
- * any of `certs` is an InvalidSignatureError.
+ * Whether `element` carries a signature (false when it has none), and if so checks it; a signature
+ * that does not verify with any of `certs` is an InvalidSignatureError. A verified signature is
+ * then taken out of the tree, so that the element's subtree is exactly what was signed: its
+ * canonical form is the digested bytes, and what it holds besides elements, attributes and text
+ * (comments) is invisible to textContent as it is to exclusive c14n. The caller may read the
+ * element then, and nothing outside it.
  */
-export function verifiedXml(element: Element, certs: string[]): string | null {
+export function verifySignature(element: Element, certs: string[]): boolean {
   const signatures = children(element, NS.ds, 'Signature');
-  if (signatures.length === 0) return null;
+  if (signatures.length === 0) return false;
   if (signatures.length > 1) fail(`${element.localName} carries ${signatures.length} signatures`);
   const signature = signatures[0]!;
   const signedInfo = only(signature, 'SignedInfo');
@@ -178,5 +188,6 @@ export function verifiedXml(element: Element, certs: string[]): string | null {
     return (key.asymmetricKeyType === 'rsa' ? 'rsa' : key.asymmetricKeyType === 'ec' ? 'ec' : undefined) === family && verify(hash, signedInfoXml, { key, dsaEncoding: 'ieee-p1363' }, value);
   });
   if (!valid) fail(`the signature of ${element.localName} ${id} does not verify with a signing key from the IdP's metadata`);
-  return signedXml;
+  element.removeChild(signature);
+  return true;
 }

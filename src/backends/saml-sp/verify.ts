@@ -2,7 +2,8 @@
  * Signature, decryption, validity window and audience of an upstream Response, with keys from the
  * IdP's verified metadata only, checked on the one DOM parse of the posted message
  * (signature.ts); then fedgate's own checks on what the signature covered (assertion.ts). Every
- * fact is read from the canonical XML a verified signature covers, never from the posted document.
+ * fact is read from an element whose signature verified (which then holds exactly what was
+ * signed), never from the rest of the posted document.
  */
 import type { KeyObject } from 'node:crypto';
 // node-saml's own decryption (xml-encryption): the same code that decrypted upstream assertions before.
@@ -19,7 +20,7 @@ import {
 import type { EntityRecord } from '../../metadata/types.js';
 import { assertionFacts, checkVerifiedResponse, type VerifiedAssertion } from './assertion.js';
 import type { ResponseEnvelope } from './envelope.js';
-import { verifiedXml } from './signature.js';
+import { verifySignature } from './signature.js';
 import { NS, attr, child, children, parseSamlXml } from './xml.js';
 
 export interface ServiceProviderSide {
@@ -86,22 +87,21 @@ export async function verifyResponse(
 ): Promise<VerifiedResponse> {
   const certs = signingCerts(idp);
   if (certs.length === 0) throw new InvalidSignatureError(`${idp.entityId} publishes no signing key in its metadata`);
-  const signedResponse = verifiedXml(doc.documentElement, certs);
-  // Read on from what the Response signature covers when there is one, else from the posted document.
-  const response = signedResponse === null ? doc.documentElement : parseSamlXml(signedResponse).documentElement;
+  const response = doc.documentElement;
+  const responseSigned = verifySignature(response, certs);
   const { assertion: plain, encrypted } = assertionOf(response);
   const assertion = plain ?? (await decrypt(encrypted!, sp.decryptionKey));
-  const signedAssertion = verifiedXml(assertion, certs);
-  let verified: Element;
-  if (signedResponse !== null) verified = assertion;
-  else if (signedAssertion !== null) verified = parseSamlXml(signedAssertion).documentElement;
-  else if (encrypted) throw new InvalidSignatureError('neither the Response nor the decrypted assertion is signed');
-  else throw new UnsignedResponseError('neither the Response nor the assertion is signed');
+  // Every signature present must verify; one of the two must cover the assertion read below.
+  const assertionSigned = verifySignature(assertion, certs);
+  if (!responseSigned && !assertionSigned) {
+    if (encrypted) throw new InvalidSignatureError('neither the Response nor the decrypted assertion is signed');
+    throw new UnsignedResponseError('neither the Response nor the assertion is signed');
+  }
 
-  const facts = assertionFacts(verified);
-  checkConditions(verified, sp);
+  const facts = assertionFacts(assertion);
+  checkConditions(assertion, sp);
   checkVerifiedResponse(envelope, facts, { issuer: idp.entityId, acsUrl: sp.acsUrl, inResponseTo, clockSkewMs: sp.clockSkewMs });
-  return { profile: profileOf(verified), assertion: facts };
+  return { profile: profileOf(assertion), assertion: facts };
 }
 
 function instant(value: string | undefined, name: string): number | undefined {

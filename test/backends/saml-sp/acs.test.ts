@@ -131,6 +131,13 @@ t.test('an attribute value changed after signing', async (t) => {
   await refused(t, await answer({ tamper, signAssertion: false }), InvalidSignatureError, 403);
 });
 
+t.test('a processing instruction splitting a signed value (its data still digests as text)', async (t) => {
+  const tamper = (xml: string) => xml.replace(/>alice@example.org</g, '>alice<?x @example.org?><');
+  await refused(t, await answer({ tamper }), InvalidSignatureError, 403);
+  await refused(t, await answer({ tamper, signResponse: false }), InvalidSignatureError, 403);
+  await refused(t, await answer({ tamper, signAssertion: false }), InvalidSignatureError, 403);
+});
+
 t.test('signed by a key the metadata does not publish', async (t) => {
   await refused(t, await answer({ signingKey: otherKey }), InvalidSignatureError, 403);
   await refused(t, await answer({ signingKey: otherKey, signResponse: false }), InvalidSignatureError, 403);
