@@ -41,7 +41,8 @@ const sameList = (a: string[], b: string[]) => a.length === b.length && a.every(
 
 export class Pipeline implements IdentityPipeline {
   private constructor(
-    private readonly filters: { name: string; run: Filter }[],
+    /** Each with its child logger, made once: a pino child per filter and login showed in profiles. */
+    private readonly filters: { name: string; run: Filter; log: FastifyBaseLogger }[],
     private readonly log: FastifyBaseLogger,
     private readonly explainAll: boolean,
   ) {}
@@ -52,7 +53,7 @@ export class Pipeline implements IdentityPipeline {
       const definition = FILTERS.get(step.filter);
       // The config schema already refused unknown names; this guards programmatic use.
       if (!definition) throw new Error(`unknown pipeline filter ${step.filter}`);
-      filters.push({ name: step.filter, run: await definition.create(step.options, services) });
+      filters.push({ name: step.filter, run: await definition.create(step.options, services), log: services.log.child({ filter: step.filter }) });
     }
     return new Pipeline(filters, services.log, options.explain);
   }
@@ -82,7 +83,7 @@ export class Pipeline implements IdentityPipeline {
       const notes: string[] = [];
       const context = {
         ...input,
-        log: this.log.child({ filter: filter.name }),
+        log: filter.log,
         explain: steps ? (note: string) => notes.push(note) : () => {},
       };
       let next: Identity;
