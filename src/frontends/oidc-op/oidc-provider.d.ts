@@ -142,6 +142,18 @@ declare module 'oidc-provider' {
     [name: string]: unknown;
   };
 
+  /**
+   * A signing key whose private half oidc-provider never sees: it asks `sign` for the signature
+   * and `keyObject` for the public key (JWKS, verifying its own tokens). Needs
+   * features.externalSigningSupport.
+   */
+  export class ExternalSigningKey {
+    kid: string | undefined;
+    alg: string | undefined;
+    keyObject(): import('node:crypto').KeyObject;
+    sign(data: Buffer): Promise<Buffer> | Buffer;
+  }
+
   /** The configuration object; typed loosely so grant extensions can add features of their own. */
   export type Configuration = Record<string, unknown>;
 

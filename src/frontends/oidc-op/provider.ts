@@ -10,7 +10,7 @@ import { requireRegisteredSecretMethod } from './client-auth.js';
 import { SCOPE_CLAIMS, pairwiseSubject } from './claims.js';
 import type { OidcClientConfig, OidcFrontendConfig } from './config.js';
 import type { ExtensionContext, OidcOpExtension } from './extensions.js';
-import type { SigningKeys } from './keys.js';
+import { EXTERNAL_SIGNING_ACK, type SigningKeys } from './keys.js';
 import { pageRenderers } from './pages.js';
 
 /** Seconds oidc-provider tolerates in token times; the adapter keeps artefacts that much longer. */
@@ -109,6 +109,7 @@ function providerConfiguration(parts: ProviderParts): Configuration {
       client.clientAuthMethod === 'none' && client.redirectUris.some((uri) => new URL(uri).origin === origin),
     features: {
       devInteractions: { enabled: false },
+      externalSigningSupport: { enabled: true, ack: EXTERNAL_SIGNING_ACK },
       claimsParameter: { enabled: true },
       pushedAuthorizationRequests: { enabled: false },
       resourceIndicators: { enabled: false },

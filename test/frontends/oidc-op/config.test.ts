@@ -5,7 +5,7 @@
 import { generateKeyPairSync } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { decodeProtectedHeader } from 'jose';
+import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import t from 'tap';
 import { parseConfig } from '../../../src/config/load.js';
 import { ConfigError } from '../../../src/core/errors.js';
@@ -115,6 +115,15 @@ t.test('signing keys from files: the first signs, all are published (rollover)',
   t.same(jwks.keys.map((k) => [k.kid, k.alg]), [['new-2026', 'RS256'], ['old-2025', 'RS256'], ['ec-2025', 'ES256']]);
   const tokens = await redeem(client, await authorize(new Browser(), client, rp.redirectUri));
   t.equal(decodeProtectedHeader(tokens.id_token!).kid, 'new-2026', 'signed with the first key, and openid-client verified it');
+});
+
+t.test('an ES256 signing key signs ID tokens in JWS form (raw r||s), verified against the JWKS', async (t) => {
+  const dir = tempDir();
+  const { issuer, rp, client } = await setup(t, { type: 'memory' }, { signingKeys: [{ kid: 'ec-1', key: pemKey(dir, 'ec', 'ec'), alg: 'ES256' }] });
+  const tokens = await redeem(client, await authorize(new Browser(), client, rp.redirectUri));
+  t.same(decodeProtectedHeader(tokens.id_token!), { alg: 'ES256', kid: 'ec-1' }, 'openid-client verified it');
+  const { payload } = await jwtVerify(tokens.id_token!, createRemoteJWKSet(new URL(`${issuer}/jwks`)), { issuer, audience: 'rp' });
+  t.ok(payload.sub, 'jose verifies it with the published key');
 });
 
 t.test('X-Forwarded-* count only from the proxies server.trustProxy names', async (t) => {
