@@ -2,7 +2,7 @@
  * Signature verification of large metadata documents by the xmlsec1 tool (Debian package xmlsec1),
  * out of process: about 1 s for a 67 MB eduGAIN aggregate where xml-crypto needs minutes and GBs.
  */
-import { execFile } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -11,6 +11,7 @@ import { NS } from './namespaces.js';
 
 export const XMLSEC1 = 'xmlsec1';
 const TIMEOUT_MS = 60_000;
+const MAX_STDERR = 64 * 1024;
 
 export interface XmlsecOptions {
   /** Executable; default `xmlsec1` on the PATH. */
@@ -23,27 +24,51 @@ export interface XmlsecOptions {
  * local name of the root, whose ID attribute xmlsec1 must resolve `#ID` references against.
  * Resolves when valid; rejects with InvalidMetadataError when not, MetadataUnavailableError when
  * xmlsec1 cannot run.
+ *
+ * The document goes to xmlsec1's standard input: written to a file first, 80 MB would wait on
+ * the disk whenever the machine writes much else.
  */
 export async function verifyWithXmlsec(bytes: Uint8Array, certPem: string, rootName: string, opts: XmlsecOptions = {}): Promise<void> {
+  const timeoutMs = opts.timeoutMs ?? TIMEOUT_MS;
   const dir = await mkdtemp(join(tmpdir(), 'fedgate-xmlsec-'));
   try {
-    const documentPath = join(dir, 'metadata.xml');
     const certPath = join(dir, 'signer.pem');
-    await Promise.all([writeFile(documentPath, bytes, { mode: 0o600 }), writeFile(certPath, certPem, { mode: 0o600 })]);
+    await writeFile(certPath, certPem, { mode: 0o600 });
     await new Promise<void>((resolve, reject) => {
-      execFile(opts.command ?? XMLSEC1, xmlsecVerifyArguments(documentPath, certPath, rootName), { timeout: opts.timeoutMs ?? TIMEOUT_MS, maxBuffer: 1024 * 1024 }, (err, _stdout, stderr) => {
-        if (!err) return resolve();
-        const e = err as NodeJS.ErrnoException & { killed?: boolean };
-        if (e.code === 'ENOENT') {
-          return reject(
+      const child = spawn(opts.command ?? XMLSEC1, xmlsecVerifyArguments('-', certPath, rootName), { stdio: ['pipe', 'ignore', 'pipe'] });
+      // Not spawn's own timeout option: its timer stays behind when the command cannot start.
+      let timedOut = false;
+      const timer = setTimeout(() => {
+        timedOut = true;
+        child.kill('SIGKILL');
+      }, timeoutMs);
+      let stderr = '';
+      child.stderr.setEncoding('utf8');
+      child.stderr.on('data', (text: string) => {
+        if (stderr.length < MAX_STDERR) stderr += text;
+      });
+      // xmlsec1 may stop reading early (a document it cannot parse): its exit status says why.
+      child.stdin.on('error', () => undefined);
+      child.stdin.end(bytes);
+      child.on('error', (err: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        if (err.code === 'ENOENT') {
+          reject(
             new MetadataUnavailableError(
               `cannot verify a large signed metadata document: the xmlsec1 tool is missing (install the Debian package xmlsec1)`,
               { cause: err },
             ),
           );
+        } else {
+          reject(new MetadataUnavailableError(`cannot run xmlsec1: ${err.message}`, { cause: err }));
         }
-        if (e.killed) return reject(new MetadataUnavailableError(`xmlsec1 did not finish within ${opts.timeoutMs ?? TIMEOUT_MS} ms`, { cause: err }));
-        reject(new InvalidMetadataError(`metadata signature: xmlsec1 refused it: ${lastLines(stderr)}`, { cause: err }));
+      });
+      child.on('close', (code, signal) => {
+        clearTimeout(timer);
+        if (code === 0) return resolve();
+        if (timedOut) return reject(new MetadataUnavailableError(`xmlsec1 did not finish within ${timeoutMs} ms`));
+        if (signal !== null) return reject(new MetadataUnavailableError(`xmlsec1 ended by ${signal}`));
+        reject(new InvalidMetadataError(`metadata signature: xmlsec1 refused it: ${lastLines(stderr)}`));
       });
     });
   } finally {
@@ -51,7 +76,7 @@ export async function verifyWithXmlsec(bytes: Uint8Array, certPem: string, rootN
   }
 }
 
-/** The xmlsec1 arguments that verify `documentPath` with the key of the certificate at `certPath` only. */
+/** The xmlsec1 arguments that verify `documentPath` ("-": standard input) with the key of the certificate at `certPath` only. */
 export function xmlsecVerifyArguments(documentPath: string, certPath: string, rootName: string): string[] {
   return [
     '--verify',

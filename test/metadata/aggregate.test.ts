@@ -134,6 +134,18 @@ t.test('without xmlsec1 a large signed document is refused, naming the package',
   });
 });
 
+t.test('an xmlsec1 that stops early or hangs fails the load, and nothing else', async (t) => {
+  const path = join(dir, `md${files++}.xml`);
+  await writeFile(path, signed);
+  const loadWith = (command: string, timeoutMs?: number) =>
+    loadMetadataSource(source(path, { signingCert: join(dir, 'federation.crt') }), { log: memoryLog(), xmlsec: { command, ...(timeoutMs ? { timeoutMs } : {}) } });
+  // Exits at once without reading the document it is given.
+  await t.rejects(loadWith('/bin/false'), invalid(/xmlsec1 refused/));
+  const hang = join(dir, 'hang.sh');
+  await writeFile(hang, '#!/bin/sh\nexec sleep 30\n', { mode: 0o755 });
+  await t.rejects(loadWith(hang, 300), { name: 'MetadataUnavailableError', message: /did not finish within 300 ms/ });
+});
+
 t.test('a refresh that fails verification keeps the last good index', async (t) => {
   const server = await startMetadataServer();
   t.teardown(() => server.close());
