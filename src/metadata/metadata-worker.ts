@@ -4,8 +4,8 @@
  * kept (unref'd, so it never keeps the process alive) and replaced if it dies.
  *
  * One job per document, over its own channel. The worker reads the document a window at a time,
- * asking for each (so the event loop never copies 80 MB at once, and the worker never holds a
- * second copy); reports the signature's shape as soon as it has read it (the first few kilobytes,
+ * asking for each, through two window-sized slots of shared memory (so the event loop never copies
+ * 80 MB at once nor allocates for it, and the worker never holds a second copy); reports the signature's shape as soon as it has read it (the first few kilobytes,
  * where federations place it), so the caller can have xmlsec1 check the signature while the
  * worker parses on; and hands the records over in batches, each acknowledged after a turn of the
  * event loop, so receiving them never holds logins up either.
@@ -26,6 +26,8 @@ export interface JobRequest {
   port: MessagePort;
   /** [0]: bumped whenever a message was posted to `port`; [1]: 1 once the job is cancelled. */
   signal: Int32Array;
+  /** Two slots of WINDOW_BYTES: window n of the document is copied into slot n % 2 when asked for. */
+  slots: Uint8Array;
 }
 
 export const WINDOW_BYTES = 1024 * 1024;
@@ -44,7 +46,7 @@ export type FromWorker =
   | { kind: 'failed'; message: string };
 
 /** On the job's port, main thread → worker. */
-export type ToWorker = { kind: 'window'; offset: number; bytes: Uint8Array } | { kind: 'ack' };
+export type ToWorker = { kind: 'window'; offset: number; length: number } | { kind: 'ack' };
 
 export interface WorkerParse {
   /** The root signature as the document states it, checked by checkSignatureShape (rejects when refused). */
@@ -77,8 +79,9 @@ export function parseInWorker(bytes: Uint8Array, source: string, now: Date, opti
   const { worker, jobs } = current ?? start();
   const { port1: port, port2 } = new MessageChannel();
   const signal = new Int32Array(new SharedArrayBuffer(8));
-  const send = (message: ToWorker, transfer: ArrayBuffer[] = []) => {
-    port.postMessage(message, transfer);
+  const slots = new Uint8Array(new SharedArrayBuffer(2 * WINDOW_BYTES));
+  const send = (message: ToWorker) => {
+    port.postMessage(message);
     Atomics.add(signal, 0, 1);
     Atomics.notify(signal, 0);
   };
@@ -100,9 +103,10 @@ export function parseInWorker(bytes: Uint8Array, source: string, now: Date, opti
   port.on('message', (message: FromWorker) => {
     switch (message.kind) {
       case 'window': {
-        // A copy of its own (a Buffer's slice() would share, and handing that over would detach `bytes`).
-        const window = new Uint8Array(bytes.subarray(message.offset, message.offset + WINDOW_BYTES));
-        return send({ kind: 'window', offset: message.offset, bytes: window }, [window.buffer]);
+        // The worker asks for window n only once it is done with window n - 2, the slot's last content.
+        const window = bytes.subarray(message.offset, message.offset + WINDOW_BYTES);
+        slots.set(window, ((message.offset / WINDOW_BYTES) % 2) * WINDOW_BYTES);
+        return send({ kind: 'window', offset: message.offset, length: window.length });
       }
       case 'shape':
         return shape.resolve(message.shape);
@@ -118,7 +122,7 @@ export function parseInWorker(bytes: Uint8Array, source: string, now: Date, opti
         return fail(new InvalidMetadataError(message.message));
     }
   });
-  worker.postMessage({ inspect: options.inspect, size: bytes.length, source, now: now.getTime(), port: port2, signal } satisfies JobRequest, [port2]);
+  worker.postMessage({ inspect: options.inspect, size: bytes.length, source, now: now.getTime(), port: port2, signal, slots } satisfies JobRequest, [port2]);
   return {
     shape: shapePromise,
     parsed: parsedPromise,

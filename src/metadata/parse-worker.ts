@@ -21,7 +21,8 @@ class Cancelled extends Error {}
 class Job {
   /** Records read but not yet sent. */
   readonly records: EntityRecord[] = [];
-  private readonly windowsReceived = new Map<number, Uint8Array>();
+  /** Offset → length of the windows the main thread has put in their slots. */
+  private readonly windowsReceived = new Map<number, number>();
   private batchesInFlight = 0;
 
   constructor(private readonly request: JobRequest) {}
@@ -39,8 +40,12 @@ class Job {
       const received = receiveMessageOnPort(port);
       if (received) {
         const message = received.message as ToWorker;
-        if (message.kind === 'ack') this.batchesInFlight--;
-        else this.windowsReceived.set(message.offset, message.bytes);
+        if (message.kind === 'ack') {
+          this.batchesInFlight--;
+        } else {
+          this.windowsReceived.set(message.offset, message.length);
+          if (message.offset === this.windowAhead) this.windowAhead = undefined;
+        }
         return;
       }
       if (Atomics.wait(signal, 0, seen, ANSWER_TIMEOUT_MS) === 'timed-out') throw new Error('the main thread stopped answering');
@@ -48,22 +53,35 @@ class Job {
   }
 
   /**
-   * The document a window at a time, the next one asked for while this one is parsed. Between
+   * The document a window at a time, the next one asked for while this one is parsed (so a window
+   * is asked for only once the one before the last is used up: its slot is free). Between
    * windows, the records read so far go to the main thread.
    */
   *windows(): Generator<Uint8Array> {
-    const { size } = this.request;
-    // An answer to a pass given up early (the signature inspection) is no longer wanted.
+    const { size, slots } = this.request;
+    // A pass given up early (the signature inspection) leaves at most the window it asked for ahead:
+    // wait for it, so it cannot land in a slot this pass reads.
+    while (this.windowAhead !== undefined) this.receive();
     this.windowsReceived.clear();
-    if (size > 0) this.post({ kind: 'window', offset: 0 });
+    if (size > 0) this.ask(0);
     for (let offset = 0; offset < size; offset += WINDOW_BYTES) {
       while (!this.windowsReceived.has(offset)) this.receive();
-      const window = this.windowsReceived.get(offset)!;
+      const length = this.windowsReceived.get(offset)!;
       this.windowsReceived.delete(offset);
-      if (offset + WINDOW_BYTES < size) this.post({ kind: 'window', offset: offset + WINDOW_BYTES });
+      const slot = ((offset / WINDOW_BYTES) % 2) * WINDOW_BYTES;
+      const window = slots.subarray(slot, slot + length);
+      if (offset + WINDOW_BYTES < size) this.ask(offset + WINDOW_BYTES);
       this.sendRecords();
       yield window;
     }
+  }
+
+  /** The window asked for last, until it arrives. */
+  private windowAhead: number | undefined;
+
+  private ask(offset: number): void {
+    this.windowAhead = offset;
+    this.post({ kind: 'window', offset });
   }
 
   sendRecords(): void {
@@ -83,31 +101,45 @@ class Job {
 /**
  * The document's text in pieces that are each all ASCII or all not: V8 stores a string with any
  * character beyond Latin-1 at two bytes per character, and so every string cut from it, which
- * would double the memory of the records (URLs, certificates) for a few non-Latin names. A run of
- * bytes ≥ 0x80 holds only whole UTF-8 sequences, except at a window's end, which the streaming
- * decoder carries over.
+ * would double the memory of the records (URLs, certificates) for a few non-Latin names. ASCII
+ * needs no decoding; a run of bytes ≥ 0x80 holds only whole UTF-8 sequences, except at a window's
+ * end, where it is carried over to the next.
  */
 function* utf8Pieces(windows: Iterable<Uint8Array>): Generator<string> {
   const decoder = new TextDecoder('utf-8', { fatal: true });
-  const decode = (piece?: Uint8Array) => {
+  const decode = (bytes: Uint8Array) => {
     try {
-      return piece ? decoder.decode(piece, { stream: true }) : decoder.decode();
+      return decoder.decode(bytes);
     } catch {
       throw new InvalidMetadataError('metadata is not UTF-8');
     }
   };
+  let carry: Buffer | undefined;
   for (const window of windows) {
-    const asLatin1 = Buffer.from(window.buffer, window.byteOffset, window.byteLength).toString('latin1');
+    const text = Buffer.from(window.buffer, window.byteOffset, window.byteLength).toString('latin1');
     const nonAscii = /[\x80-\xff]+/g;
     let start = 0;
-    for (let run = nonAscii.exec(asLatin1); run; run = nonAscii.exec(asLatin1)) {
-      if (run.index > start) yield decode(window.subarray(start, run.index));
+    for (let run = nonAscii.exec(text); run; run = nonAscii.exec(text)) {
+      if (run.index > start) {
+        if (carry) yield decode(carry);
+        carry = undefined;
+        yield text.slice(start, run.index);
+      }
       start = run.index + run[0].length;
-      yield decode(window.subarray(run.index, start));
+      // Copied out of the shared slot, which TextDecoder does not read.
+      const bytes = Buffer.from(window.subarray(run.index, start));
+      const sequence = carry ? Buffer.concat([carry, bytes]) : bytes;
+      carry = undefined;
+      if (start === window.length) carry = sequence;
+      else yield decode(sequence);
     }
-    if (start < window.length) yield decode(window.subarray(start));
+    if (start < window.length) {
+      if (carry) yield decode(carry);
+      carry = undefined;
+      yield text.slice(start);
+    }
   }
-  yield decode();
+  if (carry) yield decode(carry);
 }
 
 parentPort!.on('message', (request: JobRequest) => {

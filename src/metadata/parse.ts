@@ -129,7 +129,7 @@ export function parseMetadata(xml: string | Iterable<string>, source: string, op
     } else if (seen.has(result.entityId)) {
       skip('a duplicate of an earlier entity with this entityID; the first one is kept', result.entityId);
     } else {
-      seen.add(result.entityId);
+      seen.add(detached(result.entityId));
       if (options.onRecord) options.onRecord(result);
       else records.push(result);
     }
@@ -148,6 +148,14 @@ export function parseMetadata(xml: string | Iterable<string>, source: string, op
   run(() => parser.close());
   if (!root) throw new InvalidMetadataError(`${source}: no root element`);
   return { records, ...root, rootSignatures };
+}
+
+/**
+ * A copy of `s` that does not keep the text it was cut from alive: V8 holds a substring as a view
+ * into its parent, so the entityIDs remembered through a large document would hold all of it.
+ */
+function detached(s: string): string {
+  return ` ${s}`.slice(1);
 }
 
 function toElement(tag: SaxesTagNS): Element {
