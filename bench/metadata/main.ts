@@ -2,11 +2,12 @@
  * The metadata benchmark (issue #6): an eduGAIN-sized signed aggregate (12,000 IdPs among 13,200
  * entities, about 6 kB each, ~80 MB) — its verify + index time next to xmlsec1 --verify alone on
  * the same file, fedgate's peak RSS doing it, the discovery search API's latency over its 12,000
- * IdPs, and login latency while the aggregate is refreshed back to back, next to the same without.
+ * IdPs, and login latency while the aggregate is refreshed back to back, next to the same without
+ * (the upstream named by idphint, then chosen on the discovery page).
  * Writes bench/results/metadata.json and metadata.md.
  *
  *   npm run bench -- metadata [--runs 5] [--queries 1000] [--duration 15] [--concurrency 4]
- *                             [--idps 12000] [--sps 1200] [--hint] [--out DIR]
+ *                             [--idps 12000] [--sps 1200] [--out DIR]
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
@@ -29,8 +30,9 @@ interface MetadataReport {
   aggregate: { idps: number; sps: number; entities: number; megabytes: number; generatedNow: boolean };
   verifyIndex: VerifyIndexResult;
   search: SearchResult;
-  logins: RefreshLoginsResult;
-  /** fedgate serving, after the refresh phase. */
+  /** Upstream named by idphint (the refresh's own cost), then chosen on the discovery page (its index rebuilt after each refresh too). */
+  logins: { hint: RefreshLoginsResult; discoveryPage: RefreshLoginsResult };
+  /** fedgate serving, after the refresh phases. */
   serveRssMiB: number;
   targets: typeof TARGETS;
   pass: { verifyIndexRatio: boolean; peakRss: boolean; searchP99: boolean; loginP99Ratio: boolean };
@@ -38,9 +40,16 @@ interface MetadataReport {
 
 const yesNo = (ok: boolean) => (ok ? 'yes' : 'no');
 
+function loginRows(l: RefreshLoginsResult, how: string, pass: boolean): string[] {
+  return [
+    `| login p99 without refresh (SAML→SAML ${how}, ${l.concurrency} users, ${l.withoutRefresh.logins} logins) | ${round(l.withoutRefresh.p99Ms, 1)} ms | — | — |`,
+    `| login p99 while refreshing (${l.duringRefresh.logins} logins, ${l.duringRefresh.refreshes} refreshes) | ${round(l.duringRefresh.p99Ms, 1)} ms | — | — |`,
+    `| ratio during / without | ${round(l.p99Ratio, 2)} | ≤ ${TARGETS.loginP99Ratio} | ${yesNo(pass && l.p99Ratio <= TARGETS.loginP99Ratio)} |`,
+  ];
+}
+
 function markdown(r: MetadataReport): string {
   const v = r.verifyIndex;
-  const l = r.logins;
   const lines = [
     '# fedgate metadata benchmark',
     '',
@@ -56,18 +65,20 @@ function markdown(r: MetadataReport): string {
     `| ratio fedgate / xmlsec1 | ${round(v.ratio, 2)} | ≤ ${TARGETS.verifyIndexRatio} | ${yesNo(r.pass.verifyIndexRatio)} |`,
     `| peak RSS of the fedgate process (max of ${v.runs}, worker thread included) | ${round(v.peakRssMiB, 0)} MiB | < ${TARGETS.peakRssMiB} MiB | ${yesNo(r.pass.peakRss)} |`,
     `| search API p50 / p99 over ${r.aggregate.idps} IdPs (${r.search.queries} queries, one at a time) | ${round(r.search.p50Ms, 2)} / ${round(r.search.p99Ms, 2)} ms | p99 < ${TARGETS.searchP99Ms} ms | ${yesNo(r.pass.searchP99)} |`,
-    `| login p99 without refresh (SAML→SAML, ${l.concurrency} users, ${l.withoutRefresh.logins} logins) | ${round(l.withoutRefresh.p99Ms, 1)} ms | — | — |`,
-    `| login p99 while refreshing (${l.duringRefresh.logins} logins, ${l.duringRefresh.refreshes} refreshes) | ${round(l.duringRefresh.p99Ms, 1)} ms | — | — |`,
-    `| ratio during / without | ${round(l.p99Ratio, 2)} | ≤ ${TARGETS.loginP99Ratio} | ${yesNo(r.pass.loginP99Ratio)} |`,
+    ...loginRows(r.logins.hint, 'by idphint', r.pass.loginP99Ratio),
+    ...loginRows(r.logins.discoveryPage, 'on the discovery page', r.pass.loginP99Ratio),
     '',
     `Search queries by kind (found at least one IdP / asked, p99): ${Object.entries(r.search.kinds)
       .map(([kind, k]) => `${kind} ${k.found}/${k.queries}, ${round(k.p99Ms, 1)} ms`)
       .join('; ')}.`,
     '',
-    `Logins: p50 ${round(l.withoutRefresh.p50Ms, 1)} ms without refresh, ${round(l.duringRefresh.p50Ms, 1)} ms while refreshing; ` +
-      `${round(l.withoutRefresh.loginsPerSecond, 1)} and ${round(l.duringRefresh.loginsPerSecond, 1)} logins/s; errors ${l.withoutRefresh.errors} and ${l.duringRefresh.errors}; ` +
-      `refresh failures ${l.duringRefresh.refreshFailures}; upstream ${l.discoveryPage ? 'chosen on the discovery page' : 'named by idphint'}. ` +
-      `fedgate's RSS while serving, after the refreshes: ${round(r.serveRssMiB, 0)} MiB.`,
+    ...[r.logins.hint, r.logins.discoveryPage].map(
+      (l) =>
+        `Logins with the upstream ${l.discoveryPage ? 'chosen on the discovery page' : 'named by idphint'}: p50 ${round(l.withoutRefresh.p50Ms, 1)} ms without refresh, ` +
+        `${round(l.duringRefresh.p50Ms, 1)} ms while refreshing; ${round(l.withoutRefresh.loginsPerSecond, 1)} and ${round(l.duringRefresh.loginsPerSecond, 1)} logins/s; ` +
+        `errors ${l.withoutRefresh.errors} and ${l.duringRefresh.errors}; refresh failures ${l.duringRefresh.refreshFailures}.`,
+    ),
+    `fedgate's RSS while serving, after the refreshes: ${round(r.serveRssMiB, 0)} MiB.`,
     '',
     'Verify + index: `EntityIndex.load` of the signed file in a fresh `node` process on the compiled code (xmlsec1 checks the',
     'signature while a worker thread parses the same bytes). xmlsec1 runs with the flags fedgate gives it (pinned certificate).',
@@ -89,7 +100,6 @@ export async function main(argv: string[]): Promise<number> {
       concurrency: { type: 'string', default: '4' },
       idps: { type: 'string', default: '12000' },
       sps: { type: 'string', default: '1200' },
-      hint: { type: 'boolean', default: false },
       out: { type: 'string', default: join(REPO_ROOT, 'bench', 'results') },
     },
   });
@@ -113,7 +123,7 @@ export async function main(argv: string[]): Promise<number> {
   const server = await startVariantServer(fed.variants);
   const peers = await startBenchPeers();
   let search: SearchResult;
-  let logins: RefreshLoginsResult;
+  let logins: MetadataReport['logins'];
   let serveRssMiB: number;
   try {
     const config = peers.config();
@@ -127,14 +137,19 @@ export async function main(argv: string[]): Promise<number> {
       log(`  p50 ${round(search.p50Ms, 2)} ms, p99 ${round(search.p99Ms, 2)} ms, max ${round(search.maxMs, 1)} ms, ${search.errors} errors`);
 
       const durationMs = number('duration', 1) * 1000;
-      log(`logins: ${durationMs / 1000} s without refresh, then ${durationMs / 1000} s while refreshing`);
-      logins = await measureLoginsDuringRefresh(peers, fedgate, server, { durationMs, concurrency: number('concurrency', 1), discoveryPage: !values.hint });
+      const concurrency = number('concurrency', 1);
+      const loginsWith = async (discoveryPage: boolean) => {
+        log(`logins, upstream ${discoveryPage ? 'chosen on the discovery page' : 'named by idphint'}: ${durationMs / 1000} s without refresh, then ${durationMs / 1000} s while refreshing`);
+        const result = await measureLoginsDuringRefresh(peers, fedgate, server, { durationMs, concurrency, discoveryPage });
+        for (const [name, p] of [['without refresh', result.withoutRefresh], ['while refreshing', result.duringRefresh]] as const) {
+          log(`  ${name}: ${p.logins} logins, p50 ${round(p.p50Ms, 1)} ms, p99 ${round(p.p99Ms, 1)} ms, max ${round(p.maxMs, 1)} ms, ${p.errors} errors`);
+          for (const sample of p.errorSamples) log(`    error: ${sample}`);
+        }
+        log(`  ${result.duringRefresh.refreshes} refreshes (${result.duringRefresh.refreshFailures} failed); p99 ratio ${round(result.p99Ratio, 2)}`);
+        return result;
+      };
+      logins = { hint: await loginsWith(false), discoveryPage: await loginsWith(true) };
       serveRssMiB = fedgate.rssBytes() / 2 ** 20;
-      for (const [name, p] of [['without refresh', logins.withoutRefresh], ['while refreshing', logins.duringRefresh]] as const) {
-        log(`  ${name}: ${p.logins} logins, p50 ${round(p.p50Ms, 1)} ms, p99 ${round(p.p99Ms, 1)} ms, max ${round(p.maxMs, 1)} ms, ${p.errors} errors`);
-        for (const sample of p.errorSamples) log(`    error: ${sample}`);
-      }
-      log(`  ${logins.duringRefresh.refreshes} refreshes (${logins.duringRefresh.refreshFailures} failed); p99 ratio ${round(logins.p99Ratio, 2)}`);
     } finally {
       await fedgate.stop();
       const warnings = fedgate.output().trim();
@@ -158,7 +173,9 @@ export async function main(argv: string[]): Promise<number> {
       verifyIndexRatio: verifyIndex.ratio <= TARGETS.verifyIndexRatio,
       peakRss: verifyIndex.peakRssMiB < TARGETS.peakRssMiB,
       searchP99: search.errors === 0 && search.p99Ms < TARGETS.searchP99Ms,
-      loginP99Ratio: logins.withoutRefresh.errors + logins.duringRefresh.errors === 0 && logins.duringRefresh.refreshFailures === 0 && logins.p99Ratio <= TARGETS.loginP99Ratio,
+      loginP99Ratio: [logins.hint, logins.discoveryPage].every(
+        (l) => l.withoutRefresh.errors + l.duringRefresh.errors === 0 && l.duringRefresh.refreshFailures === 0 && l.p99Ratio <= TARGETS.loginP99Ratio,
+      ),
     },
   };
   mkdirSync(values.out, { recursive: true });
