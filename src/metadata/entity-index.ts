@@ -282,7 +282,7 @@ export class EntityIndex {
   private async fetchAgain(state: SourceState): Promise<void> {
     const { src } = state;
     try {
-      const records = await loadMetadataSource(src, this.loadOptions(state));
+      const records = await loadMetadataSource(src, { ...this.loadOptions(state), background: true });
       if (state.failuresInARow > 0) {
         this.opts.log.info({ source: src.metadata, failedAttempts: state.failuresInARow }, 'metadata source answers again');
       }

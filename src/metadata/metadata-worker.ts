@@ -16,6 +16,11 @@ import type { ParsedMetadata } from './parse.js';
 import type { SignatureShape } from './signature-shape.js';
 import type { EntityRecord } from './types.js';
 
+export interface WorkerData {
+  /** Lower the worker thread's CPU priority (to BACKGROUND_NICENESS). */
+  lowPriority: boolean;
+}
+
 /** Handed to the worker on its parent port, once per job. */
 export interface JobRequest {
   /** Read the signature's shape first (unless the caller did, from the document's beginning). */
@@ -60,13 +65,21 @@ export interface WorkerParse {
 /** Compiled output sits next to this file as .js; under the test loader the source is .ts. */
 const WORKER_URL = new URL(import.meta.url.endsWith('.ts') ? './parse-worker.ts' : './parse-worker.js', import.meta.url);
 
-let current: { worker: Worker; jobs: Set<(err: Error) => void> } | undefined;
+interface WorkerState {
+  worker: Worker;
+  jobs: Set<(err: Error) => void>;
+}
+/**
+ * One worker for loads at start-up and one for refreshes, which lowers its own CPU priority once
+ * (a thread cannot raise it again).
+ */
+const workers = new Map<boolean, WorkerState>();
 
 /**
  * Starts the job; `bytes` must stay unchanged until it settles (the worker reads from it as it
  * goes). Without `inspect`, `shape` never settles.
  */
-export function parseInWorker(bytes: Uint8Array, source: string, now: Date, options: { inspect: boolean }): WorkerParse {
+export function parseInWorker(bytes: Uint8Array, source: string, now: Date, options: { inspect: boolean; lowPriority?: boolean }): WorkerParse {
   let shape!: { resolve: (s: SignatureShape) => void; reject: (e: Error) => void };
   let parsed!: { resolve: (p: { parsed: ParsedMetadata; skipped: Skipped[] }) => void; reject: (e: Error) => void };
   const shapePromise = new Promise<SignatureShape>((resolve, reject) => (shape = { resolve, reject }));
@@ -76,7 +89,8 @@ export function parseInWorker(bytes: Uint8Array, source: string, now: Date, opti
   parsedPromise.catch(() => undefined);
   shapePromise.catch(() => undefined);
 
-  const { worker, jobs } = current ?? start();
+  const lowPriority = options.lowPriority ?? false;
+  const { worker, jobs } = workers.get(lowPriority) ?? start(lowPriority);
   const { port1: port, port2 } = new MessageChannel();
   const signal = new Int32Array(new SharedArrayBuffer(8));
   const slots = new Uint8Array(new SharedArrayBuffer(2 * WINDOW_BYTES));
@@ -134,18 +148,21 @@ export function parseInWorker(bytes: Uint8Array, source: string, now: Date, opti
   };
 }
 
-function start(): NonNullable<typeof current> {
+function start(lowPriority: boolean): WorkerState {
   // Inherited options are fine (V8 ones such as --max-old-space-size are left out silently), except
   // --input-type of a parent started with `-e` code, which would make the worker's module misread;
   // given explicitly, options a worker refuses would throw instead.
   const inputType = process.execArgv.some((a) => a.startsWith('--input-type'));
-  const worker = new Worker(WORKER_URL, inputType ? { execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')) } : {});
+  const worker = new Worker(WORKER_URL, {
+    workerData: { lowPriority } satisfies WorkerData,
+    ...(inputType ? { execArgv: process.execArgv.filter((a) => !a.startsWith('--input-type')) } : {}),
+  });
   const state = { worker, jobs: new Set<(err: Error) => void>() };
-  current = state;
+  workers.set(lowPriority, state);
   // A job's open port keeps the process alive while it runs; an idle worker does not.
   worker.unref();
   const fail = (err: Error) => {
-    if (current === state) current = undefined;
+    if (workers.get(lowPriority) === state) workers.delete(lowPriority);
     for (const job of [...state.jobs]) job(new MetadataUnavailableError(`metadata worker failed: ${err.message}`, { cause: err }));
   };
   worker.on('error', fail);

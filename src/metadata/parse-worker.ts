@@ -4,12 +4,15 @@
  * blocks (Atomics.wait) while it waits for the main thread to send the next window or to take in
  * a batch of records, which keeps the parsers' synchronous, iterator-fed code as it is.
  */
-import { parentPort, receiveMessageOnPort } from 'node:worker_threads';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
+import { parentPort, receiveMessageOnPort, workerData } from 'node:worker_threads';
 import { InvalidMetadataError } from '../core/errors.js';
-import { WINDOW_BYTES, type FromWorker, type JobRequest, type Skipped, type ToWorker } from './metadata-worker.js';
+import { WINDOW_BYTES, type FromWorker, type JobRequest, type Skipped, type ToWorker, type WorkerData } from './metadata-worker.js';
 import type { EntityRecord } from './types.js';
 import { parseMetadata } from './parse.js';
 import { checkSignatureShape, inspectSignature } from './signature-shape.js';
+import { BACKGROUND_NICENESS } from './xmlsec.js';
 
 /** Batches of records the main thread may have yet to take in; the parse waits beyond that. */
 const BATCHES_IN_FLIGHT = 2;
@@ -141,6 +144,21 @@ function* utf8Pieces(windows: Iterable<Uint8Array>): Generator<string> {
   }
   if (carry) yield decode(carry);
 }
+
+/**
+ * Lowers this thread's CPU priority: on Linux a thread has its own nice value, set through its
+ * thread id (from /proc/thread-self). Elsewhere, or when refused, it keeps the process's.
+ */
+function lowerPriority(): void {
+  try {
+    const threadId = Number(readlinkSync('/proc/thread-self').split('/').at(-1));
+    if (Number.isInteger(threadId) && threadId > 0) setPriority(threadId, BACKGROUND_NICENESS);
+  } catch {
+    // Not Linux, or not allowed: the usual priority.
+  }
+}
+
+if ((workerData as WorkerData).lowPriority) lowerPriority();
 
 parentPort!.on('message', (request: JobRequest) => {
   const job = new Job(request);

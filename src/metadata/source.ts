@@ -49,9 +49,16 @@ export interface LoadOptions {
   onProgress?: (received: number, total: number | undefined) => void;
   /** Where a URL source's verified document is saved after each download (see backingFilePath). */
   backingFile?: string;
+  /**
+   * A refresh while logins are served: a large document is verified and parsed at low CPU
+   * priority, so logins come first and the refresh takes what is left.
+   */
+  background?: boolean;
 }
 
 export const MAX_METADATA_BYTES = 100 * 1024 * 1024;
+/** A download gives way to other work on the event loop at least this often. */
+const PAUSE_EVERY_BYTES = 1024 * 1024;
 /** A signed document expiring sooner than this is logged as a warning: its publisher may be stuck. */
 const EXPIRY_WARNING_MS = 24 * 3600_000;
 
@@ -126,7 +133,7 @@ async function saveBackingCopy(path: string, bytes: Buffer, src: MetadataSourceC
 }
 
 /** Parses `bytes` of `src`, verifying signature and validity when the source names a signer. */
-async function verifyDocument(src: MetadataSourceConfig, bytes: Buffer, opts: Pick<LoadOptions, 'log' | 'now' | 'largeDocumentBytes' | 'xmlsec'>) {
+async function verifyDocument(src: MetadataSourceConfig, bytes: Buffer, opts: Pick<LoadOptions, 'log' | 'now' | 'largeDocumentBytes' | 'xmlsec' | 'background'>) {
   const now = opts.now ?? new Date();
   const trusted = await trustedSigner(src);
   const onSkip = (reason: string, entityId?: string) => opts.log.warn({ source: src.metadata, entityId }, `metadata entity left out: ${reason}`);
@@ -136,6 +143,7 @@ async function verifyDocument(src: MetadataSourceConfig, bytes: Buffer, opts: Pi
         onSkip,
         ...(opts.largeDocumentBytes === undefined ? {} : { largeDocumentBytes: opts.largeDocumentBytes }),
         ...(opts.xmlsec ? { xmlsec: opts.xmlsec } : {}),
+        ...(opts.background ? { background: true } : {}),
       })
     : parseMetadata(decodeUtf8(bytes, src.metadata), src.metadata, { now, onSkip });
   if (trusted) {
@@ -249,11 +257,19 @@ export async function readLimited(
   let whole = total ? Buffer.allocUnsafe(total) : undefined;
   const chunks: Uint8Array[] = [];
   let size = 0;
+  let sincePause = 0;
   const reader = res.body.getReader();
   try {
     for (;;) {
       const { done, value } = await reader.read();
       if (done) break;
+      // Chunks already received are read in one chain of promises, which over a fast link would
+      // hold every other request up for a tenth of a second: let them in every megabyte.
+      sincePause += value.byteLength;
+      if (sincePause >= PAUSE_EVERY_BYTES) {
+        sincePause = 0;
+        await new Promise((resolve) => setImmediate(resolve));
+      }
       const offset = size;
       size += value.byteLength;
       if (size > limit) {

@@ -22,6 +22,8 @@ export interface VerifiedParseOptions {
   /** Threshold for the xmlsec1 path; default LARGE_DOCUMENT_BYTES. 0 sends every document through xmlsec1. */
   largeDocumentBytes?: number;
   xmlsec?: XmlsecOptions;
+  /** xmlsec1 and the parse at low CPU priority (a refresh while logins are served). */
+  background?: boolean;
 }
 
 export async function parseVerifiedDocument(
@@ -41,14 +43,14 @@ export async function parseVerifiedDocument(
   if (early) checkSignatureShape(early);
   // The worker parses the same bytes xmlsec1 verifies, meanwhile (two cores instead of one after
   // the other); nothing it finds is used unless the signature holds.
-  const job = parseInWorker(bytes, source, opts.now, { inspect: !early });
+  const job = parseInWorker(bytes, source, opts.now, { inspect: !early, ...(opts.background ? { lowPriority: true } : {}) });
   let shape: SignatureShape;
   try {
     // Checked before xmlsec1 runs, so its --id-attr names an element we accept and the reference is the root.
     shape = early ?? (await job.shape);
     const certPem = trusted.certPem ?? (trusted.fingerprint ? certificateMatchingPin(shape.certificates, trusted.fingerprint) : undefined);
     if (!certPem) throw new InvalidMetadataError('metadata signature: no certificate in the signature’s KeyInfo matches the configured fingerprint');
-    await verifyWithXmlsec(bytes, certPem, shape.rootName, opts.xmlsec);
+    await verifyWithXmlsec(bytes, certPem, shape.rootName, { ...opts.xmlsec, ...(opts.background ? { lowPriority: true } : {}) });
   } catch (err) {
     job.cancel();
     throw err;

@@ -4,7 +4,7 @@
  */
 import { spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { setPriority, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { InvalidMetadataError, MetadataUnavailableError } from '../core/errors.js';
 import { NS } from './namespaces.js';
@@ -17,7 +17,12 @@ export interface XmlsecOptions {
   /** Executable; default `xmlsec1` on the PATH. */
   command?: string;
   timeoutMs?: number;
+  /** Run it at low CPU priority (BACKGROUND_NICENESS). */
+  lowPriority?: boolean;
 }
+
+/** The nice value of background metadata work: it gets about a tenth of a core that logins also want. */
+export const BACKGROUND_NICENESS = 10;
 
 /**
  * Verifies the first ds:Signature of `bytes` with the key of `certPem` only. `rootName` is the
@@ -36,6 +41,13 @@ export async function verifyWithXmlsec(bytes: Uint8Array, certPem: string, rootN
     await writeFile(certPath, certPem, { mode: 0o600 });
     await new Promise<void>((resolve, reject) => {
       const child = spawn(opts.command ?? XMLSEC1, xmlsecVerifyArguments('-', certPath, rootName), { stdio: ['pipe', 'ignore', 'pipe'] });
+      if (opts.lowPriority && child.pid !== undefined) {
+        try {
+          setPriority(child.pid, BACKGROUND_NICENESS);
+        } catch {
+          // Not allowed here (or gone already): it runs at the usual priority.
+        }
+      }
       // Not spawn's own timeout option: its timer stays behind when the command cannot start.
       let timedOut = false;
       const timer = setTimeout(() => {

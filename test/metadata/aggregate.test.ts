@@ -2,6 +2,7 @@
  * A federation-sized signed aggregate (2,000 entities, ~8 MB) through the xmlsec1 path: what is
  * indexed is exactly what was signed, and nothing else is accepted.
  */
+import { readdirSync, readFileSync } from 'node:fs';
 import { writeFile } from 'node:fs/promises';
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { join } from 'node:path';
@@ -10,6 +11,7 @@ import type { MetadataSourceConfig } from '../../src/config/schema.js';
 import { sha256Fingerprint } from '../../src/crypto/keys.js';
 import { EntityIndex } from '../../src/metadata/entity-index.js';
 import { loadMetadataSource } from '../../src/metadata/source.js';
+import { BACKGROUND_NICENESS } from '../../src/metadata/xmlsec.js';
 import { aggregate, generateKeyPair, idpEntity } from '../fixtures/metadata/build.js';
 import { entityIdOf, signWithXmlsec, syntheticAggregate } from '../fixtures/metadata/generate.js';
 import { memoryLog, startMetadataServer } from '../fixtures/metadata/server.js';
@@ -146,6 +148,15 @@ t.test('an xmlsec1 that stops early or hangs fails the load, and nothing else', 
   await t.rejects(loadWith(hang, 300), { name: 'MetadataUnavailableError', message: /did not finish within 300 ms/ });
 });
 
+/** Threads of this process at background priority (Linux; 0 elsewhere). */
+function lowPriorityThreads(): number {
+  if (process.platform !== 'linux') return 0;
+  return readdirSync('/proc/self/task').filter((id) => {
+    const stat = readFileSync(`/proc/self/task/${id}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19 - 3]) === BACKGROUND_NICENESS;
+  }).length;
+}
+
 t.test('a refresh that fails verification keeps the last good index', async (t) => {
   const server = await startMetadataServer();
   t.teardown(() => server.close());
@@ -156,8 +167,14 @@ t.test('a refresh that fails verification keeps the last good index', async (t) 
   t.equal(index.all().length, N);
 
   server.publish(signed.replace('https://entity42.example.org/sso', 'https://evil.example/sso'), { etag: '"2"' });
+  t.equal(lowPriorityThreads(), 0, 'loads so far ran at the usual CPU priority');
   await index.refresh();
   t.equal(index.all().length, N);
   t.equal(index.get(entityIdOf(42))?.idp?.singleSignOnServices[0]?.location, 'https://entity42.example.org/sso');
   t.match(log.warnings().map((w) => w.msg), [/refresh failed; keeping the last good copy/]);
+
+  server.publish(signed, { etag: '"3"' });
+  await index.refresh();
+  t.equal(index.status()[0]?.stale, false, 'a good copy again');
+  if (process.platform === 'linux') t.equal(lowPriorityThreads(), 1, 'refreshes parse at a lower CPU priority');
 });

@@ -5,12 +5,14 @@
  * edge.
  */
 import { execFile } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { getPriority } from 'node:os';
 import { join } from 'node:path';
 import t from 'tap';
 import { generateKeyPair } from '../../src/crypto/keys.js';
 import { parseInWorker, WINDOW_BYTES } from '../../src/metadata/metadata-worker.js';
 import { parseMetadata } from '../../src/metadata/parse.js';
+import { BACKGROUND_NICENESS } from '../../src/metadata/xmlsec.js';
 import { edugainLikeAggregate } from '../fixtures/metadata/generate.js';
 
 // The worker compiles its TypeScript sources on first start under the test loader.
@@ -73,6 +75,28 @@ t.test('a cancelled job ends and the next one runs', async (t) => {
   await t.rejects(first.parsed, { name: 'MetadataUnavailableError', message: /cancelled/ });
   const { parsed } = await parseInWorker(bytes, 'test', now, { inspect: false }).parsed;
   t.equal(parsed.records.length, 360);
+});
+
+/** Nice values of this process's threads, from /proc/self/task/<id>/stat (field 19). */
+function threadNiceness(): number[] {
+  return readdirSync('/proc/self/task').map((id) => {
+    const stat = readFileSync(`/proc/self/task/${id}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19 - 3]);
+  });
+}
+
+t.test('a low-priority job (a refresh) runs in its own worker thread at a lower CPU priority', { skip: process.platform !== 'linux' && 'Linux only' }, async (t) => {
+  const usual = getPriority();
+  t.ok(usual < BACKGROUND_NICENESS, 'this test runs at a higher priority than background work');
+  t.notOk(threadNiceness().includes(BACKGROUND_NICENESS), 'no thread at low priority yet');
+  const { parsed } = await parseInWorker(bytes, 'test', now, { inspect: false, lowPriority: true }).parsed;
+  t.equal(parsed.records.length, 360);
+  const after = threadNiceness();
+  t.equal(after.filter((n) => n === BACKGROUND_NICENESS).length, 1, 'one thread lowered');
+  t.equal(after[0], usual, 'the main thread keeps its priority');
+  const again = await parseInWorker(bytes, 'test', now, { inspect: false }).parsed;
+  t.equal(again.parsed.records.length, 360, 'a start-up job still runs');
+  t.equal(threadNiceness().filter((n) => n === BACKGROUND_NICENESS).length, 1);
 });
 
 t.test('the worker starts when node was given options a worker thread refuses', async (t) => {
