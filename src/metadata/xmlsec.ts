@@ -12,6 +12,8 @@ import { NS } from './namespaces.js';
 export const XMLSEC1 = 'xmlsec1';
 const TIMEOUT_MS = 60_000;
 const MAX_STDERR = 64 * 1024;
+/** Linux's shared-memory file system: files there never touch a disk. */
+const RAM_FOLDER = '/dev/shm';
 
 export interface XmlsecOptions {
   /** Executable; default `xmlsec1` on the PATH. */
@@ -19,6 +21,8 @@ export interface XmlsecOptions {
   timeoutMs?: number;
   /** Run it at low CPU priority (BACKGROUND_NICENESS). */
   lowPriority?: boolean;
+  /** A folder in memory for the document it reads (default RAM_FOLDER); missing or full: standard input. */
+  memoryFolder?: string;
 }
 
 /** The nice value of background metadata work: it gets about a tenth of a core that logins also want. */
@@ -30,17 +34,30 @@ export const BACKGROUND_NICENESS = 10;
  * Resolves when valid; rejects with InvalidMetadataError when not, MetadataUnavailableError when
  * xmlsec1 cannot run.
  *
- * The document goes to xmlsec1's standard input: written to a file first, 80 MB would wait on
- * the disk whenever the machine writes much else.
+ * xmlsec1 reads the document from a file in memory (memoryFolder) when there is one with room: a
+ * file on disk would wait on the disk whenever the machine writes much else, and its standard
+ * input (the fallback) passes 64 kB at a time, which makes it a third slower.
  */
 export async function verifyWithXmlsec(bytes: Uint8Array, certPem: string, rootName: string, opts: XmlsecOptions = {}): Promise<void> {
   const timeoutMs = opts.timeoutMs ?? TIMEOUT_MS;
   const dir = await mkdtemp(join(tmpdir(), 'fedgate-xmlsec-'));
+  const inMemory = await mkdtemp(join(opts.memoryFolder ?? RAM_FOLDER, 'fedgate-xmlsec-')).catch(() => undefined);
   try {
     const certPath = join(dir, 'signer.pem');
     await writeFile(certPath, certPem, { mode: 0o600 });
+    let documentPath = '-';
+    if (inMemory) {
+      try {
+        await writeFile(join(inMemory, 'metadata.xml'), bytes, { mode: 0o600 });
+        documentPath = join(inMemory, 'metadata.xml');
+      } catch {
+        // Full (a container's /dev/shm is often 64 MB): standard input instead.
+      }
+    }
     await new Promise<void>((resolve, reject) => {
-      const child = spawn(opts.command ?? XMLSEC1, xmlsecVerifyArguments('-', certPath, rootName), { stdio: ['pipe', 'ignore', 'pipe'] });
+      const child = spawn(opts.command ?? XMLSEC1, xmlsecVerifyArguments(documentPath, certPath, rootName), {
+        stdio: [documentPath === '-' ? 'pipe' : 'ignore', 'ignore', 'pipe'],
+      });
       if (opts.lowPriority && child.pid !== undefined) {
         try {
           setPriority(child.pid, BACKGROUND_NICENESS);
@@ -55,13 +72,15 @@ export async function verifyWithXmlsec(bytes: Uint8Array, certPem: string, rootN
         child.kill('SIGKILL');
       }, timeoutMs);
       let stderr = '';
-      child.stderr.setEncoding('utf8');
-      child.stderr.on('data', (text: string) => {
+      child.stderr!.setEncoding('utf8');
+      child.stderr!.on('data', (text: string) => {
         if (stderr.length < MAX_STDERR) stderr += text;
       });
-      // xmlsec1 may stop reading early (a document it cannot parse): its exit status says why.
-      child.stdin.on('error', () => undefined);
-      child.stdin.end(bytes);
+      if (child.stdin) {
+        // xmlsec1 may stop reading early (a document it cannot parse): its exit status says why.
+        child.stdin.on('error', () => undefined);
+        child.stdin.end(bytes);
+      }
       child.on('error', (err: NodeJS.ErrnoException) => {
         clearTimeout(timer);
         if (err.code === 'ENOENT') {
@@ -84,7 +103,7 @@ export async function verifyWithXmlsec(bytes: Uint8Array, certPem: string, rootN
       });
     });
   } finally {
-    await rm(dir, { recursive: true, force: true });
+    await Promise.all([dir, inMemory].map((d) => d && rm(d, { recursive: true, force: true })));
   }
 }
 
