@@ -76,7 +76,7 @@ function markdown(r: MetadataReport): string {
       (l) =>
         `Logins with the upstream ${l.discoveryPage ? 'chosen on the discovery page' : 'named by idphint'}: p50 ${round(l.withoutRefresh.p50Ms, 1)} ms without refresh, ` +
         `${round(l.duringRefresh.p50Ms, 1)} ms while refreshing; ${round(l.withoutRefresh.loginsPerSecond, 1)} and ${round(l.duringRefresh.loginsPerSecond, 1)} logins/s; ` +
-        `errors ${l.withoutRefresh.errors} and ${l.duringRefresh.errors}; refresh failures ${l.duringRefresh.refreshFailures}.`,
+        `errors ${l.withoutRefresh.errors} and ${l.duringRefresh.errors}; ${l.duringRefresh.refreshes} refreshes of ${round(l.duringRefresh.secondsPerRefresh, 1)} s each (at low CPU priority), ${l.duringRefresh.refreshFailures} failed.`,
     ),
     `fedgate's RSS while serving, after the refreshes: ${round(r.serveRssMiB, 0)} MiB.`,
     '',
@@ -145,7 +145,7 @@ export async function main(argv: string[]): Promise<number> {
           log(`  ${name}: ${p.logins} logins, p50 ${round(p.p50Ms, 1)} ms, p99 ${round(p.p99Ms, 1)} ms, max ${round(p.maxMs, 1)} ms, ${p.errors} errors`);
           for (const sample of p.errorSamples) log(`    error: ${sample}`);
         }
-        log(`  ${result.duringRefresh.refreshes} refreshes (${result.duringRefresh.refreshFailures} failed); p99 ratio ${round(result.p99Ratio, 2)}`);
+        log(`  ${result.duringRefresh.refreshes} refreshes (${result.duringRefresh.refreshFailures} failed, ${round(result.duringRefresh.secondsPerRefresh, 1)} s each); p99 ratio ${round(result.p99Ratio, 2)}`);
         return result;
       };
       logins = { hint: await loginsWith(false), discoveryPage: await loginsWith(true) };

@@ -31,6 +31,8 @@ export interface RefreshLoginsResult {
     refreshes: number;
     /** Refreshes fedgate reported as failed (it keeps the last good copy then). */
     refreshFailures: number;
+    /** From the first download to the end of the last refresh, per refresh (they run at low priority). */
+    secondsPerRefresh: number;
   };
   /** p99 during refresh / p99 without. */
   p99Ratio: number;
@@ -79,6 +81,7 @@ export async function measureLoginsDuringRefresh(
   const withoutRefresh = phase(await run(options.durationMs));
 
   const servedBefore = server.served();
+  let firstDownload = 0;
   const failuresBefore = (await aggregateStatus(fedgate, server.url)).failures;
   const refresh = () => process.kill(fedgate.pid, 'SIGHUP');
   refresh();
@@ -90,6 +93,7 @@ export async function measureLoginsDuringRefresh(
       if (waited > 30_000) throw new Error('fedgate did not fetch the aggregate after SIGHUP');
       await sleep(50);
     }
+    firstDownload = server.lastServedAt();
     during = await run(options.durationMs);
   } finally {
     clearInterval(ticker);
@@ -103,7 +107,8 @@ export async function measureLoginsDuringRefresh(
     await sleep(200);
     status = await aggregateStatus(fedgate, server.url);
   }
-  const duringRefresh = { ...phase(during), refreshes, refreshFailures: status.failures - failuresBefore };
+  const ended = status.failures === failuresBefore ? Date.parse(status.loadedAt!) : Date.now();
+  const duringRefresh = { ...phase(during), refreshes, refreshFailures: status.failures - failuresBefore, secondsPerRefresh: (ended - firstDownload) / 1000 / refreshes };
   return {
     concurrency: options.concurrency,
     discoveryPage: options.discoveryPage,
