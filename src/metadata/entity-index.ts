@@ -289,6 +289,9 @@ export class EntityIndex {
       state.failuresInARow = 0;
       state.fromBackingCopy = false;
       state.loadedAt = new Date();
+      // A 304 hands back the records in use: nothing to rebuild, and the generation stays, so
+      // what is derived from the entities (upstream lists, the discovery index) is not rebuilt either.
+      if (records === this.bySource.get(src.metadata)) return;
       this.bySource.set(src.metadata, records);
       this.rebuild();
     } catch (err) {

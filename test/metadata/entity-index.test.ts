@@ -75,6 +75,9 @@ t.test('generation() changes whenever the listed entities may: added records, a 
   const { index, server } = await setup(t);
   const loaded = index.generation();
   t.equal(index.generation(), loaded, 'the same while nothing changes');
+  await index.refresh();
+  t.equal(server.requests.at(-1)!['if-none-match'], '"1"', 'asked conditionally: the source answers 304');
+  t.equal(index.generation(), loaded, 'a refresh answered 304 changes nothing');
 
   const validUntil = new Date(Date.now() + 3600_000);
   index.addRecords('demo', [record('https://soon.example/idp', { validUntil })]);
