@@ -8,7 +8,7 @@ import t from 'tap';
 import { definitionOf } from '../../src/core/attributes.js';
 import { Browser, type Page } from '../helpers/browser.js';
 import { startFedgate, tempDir, writeMetadata } from '../helpers/fedgate.js';
-import { startOidcOpPeer } from '../helpers/oidc-op-peer.js';
+import { fedgateAsClient, startOidcOpPeer } from '../helpers/oidc-op-peer.js';
 import { freePort } from '../helpers/ports.js';
 import { startSamlIdpPeer } from '../helpers/saml-idp-peer.js';
 import { startSpPeer } from '../helpers/saml-sp-peer.js';
@@ -21,7 +21,7 @@ const port = await freePort();
 const fedgateUrl = `http://127.0.0.1:${port}`;
 const sp = await startSpPeer(fedgateUrl);
 const social = await startOidcOpPeer({
-  clients: [{ client_id: 'fedgate', client_secret: 'op-secret', redirect_uris: [`${fedgateUrl}/oidc/rp/callback/social`] }],
+  clients: [fedgateAsClient(fedgateUrl, 'social')],
   user: { sub: 'social-user-1', claims: { name: 'Sam Social', email: 'sam@mail.example', email_verified: true } },
 });
 const home = await startSamlIdpPeer({

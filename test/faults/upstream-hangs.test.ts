@@ -17,7 +17,7 @@ import { signRoot } from '../fixtures/metadata/build.js';
 import { Browser, type Page } from '../helpers/browser.js';
 import { eventually } from '../helpers/eventually.js';
 import { startFedgate, tempDir, writeMetadata } from '../helpers/fedgate.js';
-import { startOidcOpPeer, type OidcOpPeer, type OpClient } from '../helpers/oidc-op-peer.js';
+import { fedgateAsClient, startOidcOpPeer, type OidcOpPeer, type OpClient } from '../helpers/oidc-op-peer.js';
 import { freePort } from '../helpers/ports.js';
 import { startHomeIdpPeer, startSamlIdpPeer } from '../helpers/saml-idp-peer.js';
 import { assertErrorPage, spProfile } from '../helpers/saml-login.js';
@@ -36,7 +36,7 @@ process.on('unhandledRejection', (reason) => rejections.push(reason));
 
 const port = await freePort();
 const fedgateUrl = `http://127.0.0.1:${port}`;
-const client = (id: string): OpClient => ({ client_id: 'fedgate', client_secret: 'op-secret', redirect_uris: [`${fedgateUrl}/oidc/rp/callback/${id}`] });
+const client = (id: string): OpClient => fedgateAsClient(fedgateUrl, id);
 const user = { sub: 'carol', claims: { name: 'Carol', email: 'carol@example.org', email_verified: true } };
 
 const sp = await startSpPeer(fedgateUrl);

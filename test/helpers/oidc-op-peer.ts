@@ -21,6 +21,11 @@ export interface OpClient {
   redirect_uris: string[];
 }
 
+/** fedgate as a client of a test provider, for its upstream `providerId` (secret `op-secret`, as the tests configure it). */
+export function fedgateAsClient(fedgateUrl: string, providerId: string): OpClient {
+  return { client_id: 'fedgate', client_secret: 'op-secret', redirect_uris: [`${fedgateUrl}/oidc/rp/callback/${providerId}`] };
+}
+
 export interface OpUser {
   /** The subject (accountId). */
   sub: string;

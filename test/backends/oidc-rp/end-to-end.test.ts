@@ -10,7 +10,7 @@ import { definitionOf } from '../../../src/core/attributes.js';
 import { Browser, type Page } from '../../helpers/browser.js';
 import { startFedgate, tempDir, writeMetadata } from '../../helpers/fedgate.js';
 import { startGithubPeer, type GithubUser } from '../../helpers/github-peer.js';
-import { startOidcOpPeer } from '../../helpers/oidc-op-peer.js';
+import { fedgateAsClient, startOidcOpPeer } from '../../helpers/oidc-op-peer.js';
 import { freePort } from '../../helpers/ports.js';
 import { startSpPeer } from '../../helpers/saml-sp-peer.js';
 
@@ -24,7 +24,7 @@ const port = await freePort();
 const fedgateUrl = `http://127.0.0.1:${port}`;
 const sp = await startSpPeer(fedgateUrl);
 const op = await startOidcOpPeer({
-  clients: [{ client_id: 'fedgate', client_secret: 'op-secret', redirect_uris: [`${fedgateUrl}/oidc/rp/callback/research`] }],
+  clients: [fedgateAsClient(fedgateUrl, 'research')],
   user: {
     sub: 'b1e5a0c2',
     claims: { name: 'Bob Researcher', given_name: 'Bob', family_name: 'Researcher', email: 'bob@lab.example', email_verified: true },

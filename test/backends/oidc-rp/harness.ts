@@ -20,7 +20,7 @@ import type { Backend } from '../../../src/core/flow.js';
 import { MemoryStore } from '../../../src/store/memory.js';
 import type { Store } from '../../../src/store/store.js';
 import { Browser } from '../../helpers/browser.js';
-import { startOidcOpPeer, type OidcOpPeer, type OpUser } from '../../helpers/oidc-op-peer.js';
+import { fedgateAsClient, startOidcOpPeer, type OidcOpPeer, type OpUser } from '../../helpers/oidc-op-peer.js';
 import { testLoginRequest } from '../../helpers/login-request.js';
 import { testLoginFlow } from '../../helpers/flow.js';
 import { freePort } from '../../helpers/ports.js';
@@ -73,7 +73,7 @@ export async function startOidcHarness(options: OidcHarnessOptions = {}): Promis
   const port = await freePort();
   const baseUrl = `http://127.0.0.1:${port}`;
   const op = await startOidcOpPeer({
-    clients: [{ client_id: 'fedgate', client_secret: 'op-secret', redirect_uris: [`${baseUrl}/oidc/rp/callback/research`] }],
+    clients: [fedgateAsClient(baseUrl, 'research')],
     user: options.user ?? ALICE,
     acrValues: [MFA],
   });
