@@ -4,7 +4,7 @@
  * from this process over loopback against one fedgate process, beside the number of concurrent
  * users and this machine's RSA-2048 signing rate. Writes bench/results/load.json and load.md.
  *
- *   npm run bench -- load [--scenario saml-saml]… [--concurrency 4] [--duration 15] [--logins N]
+ *   npm run bench -- load [--scenario saml-saml]… [--concurrency 4] [--duration 15] [--warmup 20] [--logins N]
  *                         [--store memory|redis] [--crypto lean|full] [--hint] [--cpu-prof DIR] [--out DIR]
  *
  * --crypto lean (the default) measures the deployment issue #7's targets describe: one RSA
@@ -97,6 +97,7 @@ export async function main(argv: string[]): Promise<number> {
       scenario: { type: 'string', multiple: true },
       concurrency: { type: 'string', default: '4' },
       duration: { type: 'string', default: '15' },
+      warmup: { type: 'string', default: '20' },
       logins: { type: 'string' },
       store: { type: 'string', default: 'memory' },
       crypto: { type: 'string', default: 'lean' },
@@ -112,6 +113,8 @@ export async function main(argv: string[]): Promise<number> {
   const crypto = values.crypto as CryptoProfile;
   if (!CRYPTO_PROFILES.includes(crypto)) throw new Error(`--crypto is ${CRYPTO_PROFILES.join(' or ')}`);
   const concurrency = Number(values.concurrency);
+  const warmupSeconds = Number(values.warmup);
+  if (!(warmupSeconds >= 0)) throw new Error('--warmup is a number of seconds (0 or more)');
   const durationMs = Number(values.duration) * 1000;
   const logins = values.logins === undefined ? undefined : Number(values.logins);
   requireBuild();
@@ -128,7 +131,7 @@ export async function main(argv: string[]): Promise<number> {
     try {
       await peers.connect();
       for (const scenario of scenarios) {
-        const measured = await measureScenario(peers, fedgate, { scenario, concurrency, durationMs, logins, hint: values.hint });
+        const measured = await measureScenario(peers, fedgate, { scenario, concurrency, durationMs, logins, hint: values.hint, warmupSeconds });
         const target = TARGET_CPU_MS[scenario] ?? null;
         const result: LoadResult = {
           name: SCENARIO_NAMES[scenario],

@@ -9,8 +9,11 @@ import type { BenchPeers } from './peers.js';
 import { percentile } from './stats.js';
 
 export interface MeasureOptions extends RunOptions {
-  /** Warm-up logins before measuring (default: 5 per user). */
-  warmupLogins?: number;
+  /**
+   * Seconds of logins before measuring (default 20). V8 keeps compiling fedgate's and its
+   * libraries' hot functions for tens of seconds; a short warm-up measures the compiler, not the login.
+   */
+  warmupSeconds?: number;
 }
 
 export interface ScenarioResult {
@@ -49,8 +52,8 @@ export async function measureScenario(peers: BenchPeers, fedgate: FedgateProcess
   const warmup = await runLogins(peers, {
     scenario: options.scenario,
     concurrency: options.concurrency,
-    logins: options.warmupLogins ?? options.concurrency * 5,
-    durationMs: 60_000,
+    // At least one login per user, so a failing set-up is caught before measuring.
+    ...(options.warmupSeconds === 0 ? { logins: options.concurrency } : { durationMs: (options.warmupSeconds ?? 20) * 1000 }),
     hint: options.hint,
   });
   if (warmup.completed === 0) throw new Error(`${options.scenario}: no login succeeded in the warm-up: ${warmup.errorSamples.join(' | ')}`);
