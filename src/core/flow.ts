@@ -128,10 +128,17 @@ export interface LoginFlowDeps {
   frontends: Frontend[];
   backends: Backend[];
   flowTtlMs: number;
-  /** Path of the discovery page; it receives `?login=<id>`. */
+  /** Path of the discovery page; it receives `?login=<id>`. Where a login without a choice goes until a page is attached (`showChoicesWith`). */
   discoveryPath: string;
   observer?: LoginObserver;
 }
+
+/**
+ * Answers the request that started a login with the choice of upstream (discovery's page, or a
+ * redirect to an external discovery service), in that same response: a redirect to the page
+ * would cost every login one more round trip.
+ */
+export type ChoicePresenter = (login: LoginRecord, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
 
 const loginKey = (id: string) => `login:${id}`;
 const withoutId = ({ id: _id, ...rest }: LoginRecord): Omit<LoginRecord, 'id'> => rest;
@@ -144,11 +151,17 @@ export class LoginFlow {
   private readonly backends = new Map<string, Backend>();
   private readonly observer: LoginObserver;
   private upstreamLists?: { lists: UpstreamRegistration[][]; all: UpstreamRegistration[] };
+  private presentChoices?: ChoicePresenter;
 
   constructor(private readonly deps: LoginFlowDeps) {
     this.observer = deps.observer ?? quietObserver;
     for (const f of deps.frontends) this.frontends.set(f.name, f);
     for (const b of deps.backends) this.backends.set(b.name, b);
+  }
+
+  /** Discovery attaches its page here once its routes exist (it needs the flow's upstreams first). */
+  showChoicesWith(presenter: ChoicePresenter): void {
+    this.presentChoices = presenter;
   }
 
   /** Every upstream of every backend, for discovery and hints; the same array while no backend's list changed. */
@@ -199,6 +212,7 @@ export class LoginFlow {
 
       const upstream = await this.preselectedUpstream(request);
       if (upstream) return await this.startUpstream(login, upstream, reply);
+      if (this.presentChoices) return void (await this.presentChoices(login, req, reply));
       return await reply.redirect(`${this.deps.discoveryPath}?login=${encodeURIComponent(login.id)}`, 302);
     } catch (err) {
       return this.fail(login, err, reply);

@@ -2,7 +2,10 @@
  * Discovery: where the user chooses the upstream identity provider.
  *
  *   GET  /discovery?login=<id>[&q=…]        the choice page of a login (or, when an external
- *                                           discovery service is configured, a redirect there)
+ *                                           discovery service is configured, a redirect there);
+ *                                           a login first gets it in the answer to the service's
+ *                                           request (LoginFlow.showChoicesWith), this URL serves
+ *                                           searches without script and comebacks
  *   GET  /discovery?entityID=…&return=…     the same page answering the SAML IdP Discovery Service
  *                                           Protocol for a known SP (./protocol.ts)
  *   POST /discovery                         the choice
@@ -17,7 +20,7 @@
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import { ConfigError, FedgateError, MalformedRequestError, UnknownIdentityProviderError, UnknownLoginError, UpstreamNotAllowedError } from '../core/errors.js';
-import type { LoginFlow } from '../core/flow.js';
+import type { LoginFlow, LoginRecord } from '../core/flow.js';
 import type { UpstreamRegistration } from '../core/registration.js';
 import { pickLocalized, preferredLanguages } from '../http/language.js';
 import type { EntityIndex } from '../metadata/entity-index.js';
@@ -222,11 +225,27 @@ export function registerDiscovery(app: FastifyInstance, flow: LoginFlow, options
     );
   }
 
+  /**
+   * A login's choice: the external discovery service when one is configured (unless the user came
+   * back from it without a choice, `local`, or is searching), this page otherwise.
+   */
+  function showChoices(login: LoginRecord, req: FastifyRequest, reply: FastifyReply, shown: { query?: string; local?: boolean } = {}) {
+    if (config.externalService && ownSp && !shown.local && shown.query === undefined) {
+      const returnUrl = `${options.baseUrl}${DISCOVERY_RETURN_PATH}?${new URLSearchParams({ login: login.id })}`;
+      return reply.redirect(externalDiscoveryUrl(config.externalService, { entityId: ownSp.entityId, returnUrl, returnIdParam: RETURN_ID_PARAM }), 302);
+    }
+    const service = login.request.requesterName ?? login.request.requester;
+    const context = { login: login.id };
+    return renderPage(req, reply, { service, serviceId: login.request.requester, context, searchContext: context, query: shown.query ?? '' });
+  }
+
   /** Answers a discovery request with the choice (or without one), back to its return URL. */
   function answer(request: DiscoveryRequest, reply: FastifyReply, idp?: string) {
     reply.request.log.info({ service: request.sp.entityId, idp }, 'answered a discovery request');
     return reply.redirect(discoveryAnswer(request, idp), 302);
   }
+
+  flow.showChoicesWith(async (login, req, reply) => showChoices(login, req, reply));
 
   // Built before the first user waits for it; later only when the upstreams change.
   app.addHook('onReady', async () => {
@@ -244,13 +263,7 @@ export function registerDiscovery(app: FastifyInstance, flow: LoginFlow, options
 
     if (params.login !== undefined) {
       const login = await flow.pending(params.login, req);
-      if (config.externalService && ownSp && params.local === undefined && params.q === undefined) {
-        const returnUrl = `${options.baseUrl}${DISCOVERY_RETURN_PATH}?${new URLSearchParams({ login: login.id })}`;
-        return reply.redirect(externalDiscoveryUrl(config.externalService, { entityId: ownSp.entityId, returnUrl, returnIdParam: RETURN_ID_PARAM }), 302);
-      }
-      const service = login.request.requesterName ?? login.request.requester;
-      const context = { login: login.id };
-      return renderPage(req, reply, { service, serviceId: login.request.requester, context, searchContext: context, query: params.q ?? '' });
+      return showChoices(login, req, reply, { query: params.q, local: params.local !== undefined });
     }
 
     const request = readDiscoveryRequest(params, serviceProvider);

@@ -10,6 +10,7 @@ import t from 'tap';
 import { Browser, decodeEntities, parseForms, type Page } from '../helpers/browser.js';
 import { startFedgate, tempDir, writeMetadata, type RunningFedgate } from '../helpers/fedgate.js';
 import { freePort } from '../helpers/ports.js';
+import { discoveryLoginId } from '../helpers/saml-login.js';
 import { startHomeIdpPeer } from '../helpers/saml-idp-peer.js';
 import { startSpPeer } from '../helpers/saml-sp-peer.js';
 import { SP_ID, generateKeyPair, spEntity } from '../fixtures/metadata/build.js';
@@ -52,7 +53,6 @@ async function api(query: string, headers: Record<string, string> = {}, browser 
   return { status: res.status, type: res.headers.get('content-type'), body: JSON.parse(res.body) as { total: number; results: Record<string, unknown>[]; error?: string } };
 }
 const resultIds = (page: Page) => [...page.body.matchAll(/<ul class="choices" id="idps"[^>]*>([\s\S]*?)<\/ul>/g)].flatMap((m) => [...(m[1] ?? '').matchAll(/name="idp" value="([^"]*)"/g)].map((v) => decodeEntities(v[1]!)));
-const loginIdOf = (page: Page) => new URL(page.url).searchParams.get('login') ?? '';
 /** A request whose redirect is looked at, not followed (it may lead off loopback). */
 const noFollow = (path: string, init: RequestInit = {}) => fetch(`${url}${path}`, { ...init, redirect: 'manual' });
 const form = (fields: Record<string, string>): RequestInit => ({
@@ -107,7 +107,8 @@ t.test('the JSON search API refuses bad parameters with a JSON error', async (t)
 t.test('without JavaScript: search by a GET form, choose by POST, the login completes', async (t) => {
   const browser = new Browser();
   const page = await browser.get(await sp.loginUrl());
-  t.equal(new URL(page.url).pathname, '/discovery');
+  t.equal(new URL(page.url).pathname, '/saml/idp/sso', 'the page answers the service’s request itself, without a redirect');
+  t.match(page.body, /<form id="choose" method="post" action="\/discovery">/);
   t.same(resultIds(page).sort(), [home.entityId, HEIDELBERG.entityId, MUNICH.entityId, TOKYO.entityId, KYOTO.entityId, 'https://github.com'].sort(), 'every upstream but the hidden one');
   t.notMatch(page.body, /Hidden College/);
   t.match(page.body, /<h2 id="results-heading">All identity providers<\/h2>/);
@@ -137,7 +138,7 @@ t.test('the last choices: most recent first, only upstreams still listed', async
   const first = await browser.get(await sp.loginUrl());
   t.notMatch(first.body, /Last used/, 'nothing remembered yet');
   // Heidelberg's IdP is not reachable: the choice is only followed to the redirect towards it.
-  const towards = await browser.fetchRaw(`${url}/discovery`, form({ login: loginIdOf(first), idp: HEIDELBERG.entityId }));
+  const towards = await browser.fetchRaw(`${url}/discovery`, form({ login: discoveryLoginId(first), idp: HEIDELBERG.entityId }));
   t.equal(towards.status, 302);
   t.ok(towards.headers.get('location')?.startsWith('https://idp.uni-heidelberg.de/sso?SAMLRequest='), 'sent to the chosen IdP');
 
@@ -160,7 +161,7 @@ t.test('a per-service filter: only SIRTFI IdPs, no social providers, on the page
   const browser = new Browser();
   const page = await browser.get(await strictSp.loginUrl());
   t.same(resultIds(page).sort(), [HEIDELBERG.entityId, KYOTO.entityId].sort());
-  const login = loginIdOf(page);
+  const login = discoveryLoginId(page);
   t.same((await api(`login=${login}`, {}, browser)).body.results.map((r) => r.id).sort(), [HEIDELBERG.entityId, KYOTO.entityId].sort(), 'the API applies the login’s filter');
   t.equal((await api(`login=${login}&q=home`, {}, browser)).body.total, 0);
   t.equal((await api('q=home')).body.total, 1, 'without a login only the global rules apply');

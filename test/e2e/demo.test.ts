@@ -55,7 +55,8 @@ t.test('the shipped default configuration: demo service → discovery → demo I
 
   const discovery = await browser.get(loginLink!);
   t.equal(discovery.status, 200);
-  t.equal(new URL(discovery.url).pathname, '/discovery', 'the link leads through fedgate to its discovery page');
+  t.equal(new URL(discovery.url).pathname, '/saml/idp/sso', 'the link leads to fedgate, which answers the AuthnRequest with its discovery page');
+  t.match(discovery.body, /<form id="choose" method="post" action="\/discovery">/);
   t.match(discovery.body, /<h1>Log in to fedgate demo service<\/h1>/, 'the page names the service from its metadata');
   t.match(discovery.body, /<span>Demo University<\/span>/);
   t.match(discovery.body, /<span>Demo Research Institute<\/span>/);
@@ -133,7 +134,8 @@ t.test('the shipped default configuration over OpenID Connect: demo service → 
   const loginLink = linkTo(landing, 'Log in with OpenID Connect');
   t.ok(loginLink, 'the landing page has a "Log in with OpenID Connect" link');
   const discovery = await browser.get(loginLink!);
-  t.equal(new URL(discovery.url).pathname, '/discovery', 'the OIDC login leads to fedgate’s discovery page');
+  t.match(new URL(discovery.url).pathname, /^\/oidc\/interaction\/[^/]+$/, 'the OIDC login leads to fedgate’s interaction, answered with its discovery page');
+  t.match(discovery.body, /<form id="choose" method="post" action="\/discovery">/);
   t.match(discovery.body, /<h1>Log in to fedgate demo service<\/h1>/, 'naming the client');
   const loginForm = await browser.submit(discovery, { idp: 'urn:fedgate:demo:idp:university' }, 'choose');
   const done = await browser.submit(loginForm, { username: 'alice', password: 'alice' }, 'login');

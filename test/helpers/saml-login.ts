@@ -13,6 +13,13 @@ export function formTo(page: Page, path: string): Form {
   return form;
 }
 
+/** The login a discovery page is shown for (its choice form's hidden field: the page answers the service's request at that request's URL). */
+export function discoveryLoginId(page: Page): string {
+  const login = formTo(page, '/discovery').fields.login;
+  if (!login) throw new Error(`the discovery page at ${page.url} names no login`);
+  return login;
+}
+
 /** Submits `form` as one POST, following nothing. */
 export function postForm(browser: Browser, form: Form): Promise<Page> {
   return browser.fetchRaw(form.action, {

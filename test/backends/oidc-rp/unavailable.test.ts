@@ -11,6 +11,7 @@ import { eventually } from '../../helpers/eventually.js';
 import { startFedgate, tempDir, writeMetadata } from '../../helpers/fedgate.js';
 import { fedgateAsClient, startOidcOpPeer, type OidcOpPeer, type OpClient } from '../../helpers/oidc-op-peer.js';
 import { freePort } from '../../helpers/ports.js';
+import { discoveryLoginId } from '../../helpers/saml-login.js';
 import { startSpPeer } from '../../helpers/saml-sp-peer.js';
 
 const rejections: unknown[] = [];
@@ -99,7 +100,7 @@ t.test('a provider that goes away during a login: the same clear page', async (t
   // Walk to the provider and back to the moment it redirects to fedgate, then stop it.
   let page = await browser.fetchRaw(`${fedgateUrl}/discovery`, {
     method: 'POST',
-    body: new URLSearchParams({ login: new URL(discovery.url).searchParams.get('login')!, idp: lateIssuer }).toString(),
+    body: new URLSearchParams({ login: discoveryLoginId(discovery), idp: lateIssuer }).toString(),
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
   });
   let url = '';
