@@ -9,6 +9,7 @@ import { StoreAdapter } from './adapter.js';
 import { requireRegisteredSecretMethod } from './client-auth.js';
 import { SCOPE_CLAIMS, pairwiseSubject } from './claims.js';
 import type { OidcClientConfig, OidcFrontendConfig } from './config.js';
+import { CookieKeys } from './cookie-keys.js';
 import type { ExtensionContext, OidcOpExtension } from './extensions.js';
 import { EXTERNAL_SIGNING_ACK, type SigningKeys } from './keys.js';
 import { pageRenderers } from './pages.js';
@@ -64,7 +65,8 @@ function providerConfiguration(parts: ProviderParts): Configuration {
     clockTolerance: CLOCK_TOLERANCE_SECONDS,
     jwks: signing.jwks,
     cookies: {
-      keys: parts.cookieKeys,
+      // Passed on to Koa as they are: the secrets imported once instead of a keygrip per request.
+      keys: new CookieKeys(parts.cookieKeys),
       names: { session: 'fedgate_op_session', interaction: 'fedgate_op_interaction', resume: 'fedgate_op_resume' },
     },
     clients: [...config.clients.map(clientMetadata), ...config.resourceServers.map(resourceServerMetadata)],
