@@ -15,6 +15,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { measureRsaSigns, type CryptoBound } from './lib/crypto-bound.js';
+import { measureHttpFloor, type HttpFloor } from './lib/http-floor.js';
 import { REPO_ROOT, requireBuild, startFedgateProcess, writeConfig } from './lib/fedgate-process.js';
 import { SCENARIO_NAMES, SCENARIOS, type Scenario } from './lib/logins.js';
 import { measureScenario, type ScenarioResult } from './lib/measure.js';
@@ -49,6 +50,8 @@ interface LoadResult extends ScenarioResult {
   /** RSA private-key operations fedgate makes per login, and what they alone cost here. */
   privateKeyOps: number;
   cryptoFloorMs: number;
+  /** The requests fedgate answered per login times a bare server's CPU per request, plus cryptoFloorMs. */
+  floorMs: number;
 }
 
 interface LoadReport {
@@ -60,6 +63,8 @@ interface LoadReport {
   hint: boolean;
   /** Measured before and after the scenarios (per CPU second); ratios use their mean. */
   crypto: { before: CryptoBound; after: CryptoBound; msPerSign: number };
+  /** A bare Fastify server's CPU per loopback request under the same driver and concurrency. */
+  http: HttpFloor;
   scenarios: LoadResult[];
 }
 
@@ -73,18 +78,21 @@ function markdown(report: LoadReport): string {
     `Crypto bound: **${round(1000 / report.crypto.msPerSign, 0)} RSA-2048 signs/s** per CPU second (${round(report.crypto.msPerSign, 3)} ms per signature, node:crypto; ` +
       `${round(report.crypto.before.rsa2048SignsPerSecond, 0)} before and ${round(report.crypto.after.rsa2048SignsPerSecond, 0)} after the scenarios; ` +
       `${round(report.crypto.before.wallSignsPerSecond, 0)} per wall-clock second before).`,
+    `HTTP floor: **${round(report.http.msPerRequest, 3)} ms** of CPU per request to a bare Fastify server (no plugins, a 1.5 kB page) driven the same way.`,
     '',
-    '| Scenario | Users | Logins | Logins/s | p50 ms | p99 ms | Errors | fedgate CPU ms/login | ≙ RSA signs | RSA floor ms | Target | Pass |',
-    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',
+    '| Scenario | Users | Logins | Logins/s | p50 ms | p99 ms | Errors | fedgate CPU ms/login | ≙ RSA signs | RSA floor ms | Requests/login | Floor ms | Target | Pass |',
+    '|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:---:|',
     ...report.scenarios.map(
       (s) =>
         `| ${s.name} | ${s.concurrency} | ${s.logins} | ${round(s.loginsPerSecond, 1)} | ${round(s.p50Ms, 1)} | ${round(s.p99Ms, 1)} | ${s.errors} | ` +
-        `${round(s.fedgateCpuMsPerLogin, 2)} | ${round(s.cpuInRsaSigns, 1)} | ${round(s.cryptoFloorMs, 2)} (${s.privateKeyOps}) | ${s.targetCpuMs === null ? '—' : `≤ ${s.targetCpuMs} ms`} | ` +
+        `${round(s.fedgateCpuMsPerLogin, 2)} | ${round(s.cpuInRsaSigns, 1)} | ${round(s.cryptoFloorMs, 2)} (${s.privateKeyOps}) | ${round(s.requestsPerLogin, 1)} | ${round(s.floorMs, 2)} | ` +
+        `${s.targetCpuMs === null ? '—' : `≤ ${s.targetCpuMs} ms`} | ` +
         `${s.pass === null ? '—' : s.pass ? 'yes' : 'no'} |`,
     ),
     '',
     'fedgate CPU ms/login: user+system CPU of the fedgate process (/proc/<pid>/stat) during the measured phase, divided by the logins completed.',
     'RSA floor: the RSA-2048 private-key operations fedgate must make per login (in parentheses) times the CPU cost of one here.',
+    'Floor: the HTTP requests fedgate answered per login times the HTTP floor, plus the RSA floor: what the protocol flow costs before any of fedgate\'s own work.',
     'Logins/s and latencies include the driver (browser, SP, IdP, RP in one process) sharing the machine with fedgate.',
   ];
   return `${lines.join('\n')}\n`;
@@ -122,6 +130,8 @@ export async function main(argv: string[]): Promise<number> {
   const before = measureRsaSigns();
   process.stdout.write(`RSA-2048: ${round(before.rsa2048SignsPerSecond, 0)} signs per CPU second (${round(before.msPerSign, 3)} ms each)\n`);
 
+  const http = await measureHttpFloor(concurrency);
+  process.stdout.write(`HTTP floor: ${round(http.msPerRequest, 3)} ms CPU per request to a bare Fastify server\n`);
   process.stdout.write(`${CRYPTO_DESCRIPTION[crypto]}\n`);
   const peers = await startBenchPeers({ crypto, ...(values.store === 'redis' ? { redisUrl: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' } : {}) });
   const results: LoadResult[] = [];
@@ -141,11 +151,13 @@ export async function main(argv: string[]): Promise<number> {
           cpuInRsaSigns: 0,
           privateKeyOps: PRIVATE_KEY_OPS[crypto][scenario],
           cryptoFloorMs: 0,
+          floorMs: 0,
         };
         results.push(result);
         process.stdout.write(
           `${result.name}: ${result.logins} logins, ${round(result.loginsPerSecond, 1)}/s, p50 ${round(result.p50Ms, 1)} ms, p99 ${round(result.p99Ms, 1)} ms, ` +
-            `${result.errors} errors, fedgate ${round(result.fedgateCpuMsPerLogin, 2)} ms CPU/login (${result.privateKeyOps} RSA private-key operation${result.privateKeyOps === 1 ? '' : 's'})\n`,
+            `${result.errors} errors, fedgate ${round(result.fedgateCpuMsPerLogin, 2)} ms CPU/login (${round(result.requestsPerLogin, 1)} requests, ` +
+            `${result.privateKeyOps} RSA private-key operation${result.privateKeyOps === 1 ? '' : 's'})\n`,
         );
         for (const sample of result.errorSamples) process.stdout.write(`  error: ${sample}\n`);
       }
@@ -163,6 +175,7 @@ export async function main(argv: string[]): Promise<number> {
   for (const r of results) {
     r.cpuInRsaSigns = r.fedgateCpuMsPerLogin / msPerSign;
     r.cryptoFloorMs = r.privateKeyOps * msPerSign;
+    r.floorMs = r.requestsPerLogin * http.msPerRequest + r.cryptoFloorMs;
   }
   const report: LoadReport = {
     date: new Date().toISOString(),
@@ -171,6 +184,7 @@ export async function main(argv: string[]): Promise<number> {
     profile: crypto,
     hint: values.hint,
     crypto: { before, after, msPerSign },
+    http,
     scenarios: results,
   };
   mkdirSync(values.out, { recursive: true });

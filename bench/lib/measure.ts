@@ -5,6 +5,7 @@
  */
 import type { FedgateProcess } from './fedgate-process.js';
 import { runLogins, type LoginRun, type RunOptions } from './logins.js';
+import { countRequestsTo } from './request-count.js';
 import type { BenchPeers } from './peers.js';
 import { percentile } from './stats.js';
 
@@ -30,9 +31,11 @@ export interface ScenarioResult {
   fedgateCpuMsPerLogin: number;
   /** fedgate's resident memory after the measured phase. */
   fedgateRssMiB: number;
+  /** HTTP requests fedgate answered per completed login (the driver's requests to it, failed logins' included). */
+  requestsPerLogin: number;
 }
 
-export function summarise(run: LoginRun, cpuSeconds: number, rssBytes: number): ScenarioResult {
+export function summarise(run: LoginRun, cpuSeconds: number, rssBytes: number, requests: number): ScenarioResult {
   return {
     scenario: run.scenario,
     concurrency: run.concurrency,
@@ -45,6 +48,7 @@ export function summarise(run: LoginRun, cpuSeconds: number, rssBytes: number): 
     p99Ms: percentile(run.latenciesMs, 99),
     fedgateCpuMsPerLogin: run.completed > 0 ? (cpuSeconds * 1000) / run.completed : Number.NaN,
     fedgateRssMiB: rssBytes / 2 ** 20,
+    requestsPerLogin: run.completed > 0 ? requests / run.completed : Number.NaN,
   };
 }
 
@@ -58,7 +62,7 @@ export async function measureScenario(peers: BenchPeers, fedgate: FedgateProcess
   });
   if (warmup.completed === 0) throw new Error(`${options.scenario}: no login succeeded in the warm-up: ${warmup.errorSamples.join(' | ')}`);
   const cpuBefore = fedgate.cpuSeconds();
-  const run = await runLogins(peers, options);
+  const { result: run, requests } = await countRequestsTo(fedgate.url, () => runLogins(peers, options));
   const cpu = fedgate.cpuSeconds() - cpuBefore;
-  return summarise(run, cpu, fedgate.rssBytes());
+  return summarise(run, cpu, fedgate.rssBytes(), requests);
 }
