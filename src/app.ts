@@ -18,7 +18,7 @@ import { OidcRpBackend } from './backends/oidc-rp/backend.js';
 import { SamlIdpFrontend } from './frontends/saml-idp/frontend.js';
 import { DISCOVERY_PATH, registerDiscovery } from './discovery/routes.js';
 import { createDemo, type Demo } from './demo/register.js';
-import { registerErrorHandling } from './http/errors.js';
+import { clientErrorHandler, registerErrorHandling } from './http/errors.js';
 import { Endpoints } from './http/endpoints.js';
 import { registerHealth } from './http/health.js';
 import { Metrics } from './http/metrics.js';
@@ -75,8 +75,10 @@ export async function loadParties(config: Config, deps: { log: FastifyBaseLogger
 }
 
 export async function buildApp(config: Config, options: BuildOptions = {}): Promise<FedgateApp> {
+  const logger = options.logger ?? pino({ level: config.logging.level });
   const app = Fastify({
-    loggerInstance: options.logger ?? pino({ level: config.logging.level }),
+    loggerInstance: logger,
+    clientErrorHandler: clientErrorHandler(logger),
     bodyLimit: config.server.bodyLimitBytes,
     trustProxy: config.server.trustProxy.length > 0 ? config.server.trustProxy : false,
     routerOptions: { ignoreTrailingSlash: true },

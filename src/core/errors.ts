@@ -304,6 +304,20 @@ export class PayloadTooLargeError extends FedgateError {
   readonly userMessage = 'The message is too large.';
 }
 
+/** A URL or headers longer than Node's HTTP parser accepts (16 kB): a Redirect-binding message far beyond any real AuthnRequest. */
+export class RequestHeadersTooLargeError extends FedgateError {
+  readonly code = 'request_headers_too_large';
+  readonly httpStatus = 431;
+  readonly userMessage = 'The request is too long for fedgate to read: its address or its cookies are too large.';
+}
+
+/** The browser did not finish sending its request in time (server.requestTimeout of Node's HTTP server). */
+export class RequestTimeoutError extends FedgateError {
+  readonly code = 'request_timeout';
+  readonly httpStatus = 408;
+  readonly userMessage = 'The request took too long to arrive. Please try again.';
+}
+
 export class NotFoundError extends FedgateError {
   readonly code = 'not_found';
   readonly httpStatus = 404;

@@ -3,10 +3,21 @@
  * user message and a reference id, and logged with its reason under the same id, so support can
  * find the cause from what the user reports.
  */
-import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import { FedgateError, MalformedRequestError, NotFoundError, PayloadTooLargeError, TooManyRequestsError } from '../core/errors.js';
+import type { FastifyBaseLogger, FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Duplex } from 'node:stream';
+import {
+  FedgateError,
+  MalformedRequestError,
+  NotFoundError,
+  PayloadTooLargeError,
+  RequestHeadersTooLargeError,
+  RequestTimeoutError,
+  TooManyRequestsError,
+} from '../core/errors.js';
 import { referenceId } from '../core/reference.js';
 import { html, page } from './html.js';
+import { SECURITY_HEADERS } from './security.js';
 
 export { referenceId };
 
@@ -96,4 +107,39 @@ export function registerErrorHandling(app: FastifyInstance, options: ErrorHandli
   app.setNotFoundHandler((request, reply) =>
     sendError(request, reply, new NotFoundError(`${request.method} ${request.url.split('?')[0]} not found`), options),
   );
+}
+
+/** What Node's HTTP parser refused, in fedgate's terms. */
+function parserError(err: Error & { code?: string }): FedgateError {
+  if (err.code === 'HPE_HEADER_OVERFLOW') return new RequestHeadersTooLargeError(`request line and headers over the HTTP parser's limit (${err.code})`);
+  if (err.code === 'ERR_HTTP_REQUEST_TIMEOUT') return new RequestTimeoutError(`the request did not arrive within the server's request timeout (${err.code})`);
+  return new MalformedRequestError(`HTTP request the parser refused: ${err.code ?? err.message}`);
+}
+
+/**
+ * Fastify's clientErrorHandler: requests Node's HTTP parser refuses before Fastify sees them (a
+ * Redirect-binding URL over 16 kB, malformed HTTP, a request that never finishes) get fedgate's
+ * error page with a reference id, logged with the reason, instead of Fastify's bare JSON. The
+ * connection is closed afterwards: the parser cannot find the next request on it.
+ */
+export function clientErrorHandler(log: FastifyBaseLogger): (err: Error & { code?: string }, socket: Duplex) => void {
+  return (err, socket) => {
+    if (err.code === 'ECONNRESET' || socket.destroyed) return;
+    const error = parserError(err);
+    const ref = referenceId();
+    if (error instanceof RequestTimeoutError) log.info({ ref, code: error.code, reason: error.message }, 'request refused');
+    else log.warn({ ref, code: error.code, reason: error.message }, 'request refused');
+    if (socket.writable) {
+      const body = errorPage(error, ref);
+      const headers = {
+        ...SECURITY_HEADERS,
+        'content-type': 'text/html; charset=utf-8',
+        'content-length': String(Buffer.byteLength(body)),
+        connection: 'close',
+      };
+      const head = Object.entries(headers).map(([name, value]) => `${name}: ${value}\r\n`).join('');
+      socket.write(`HTTP/1.1 ${error.httpStatus} ${STATUS_CODES[error.httpStatus] ?? ''}\r\n${head}\r\n${body}`);
+    }
+    socket.destroy();
+  };
 }
