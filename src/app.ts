@@ -130,7 +130,10 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
   await app.register(formbody);
   registerErrorHandling(app, {
     onUnreportedFailure: (request, error) => loginOperations.requestFailed(request, error),
-    wantsJson: (request) => endpoints.classify(request)?.kind === 'token',
+    wantsJson: (request) => {
+      const kind = endpoints.classify(request)?.kind;
+      return kind === 'token' || kind === 'search';
+    },
   });
   registerSecurityHeaders(app);
   registerHealth(app, { store, metadata: [idps, sps], storeTimeoutMs: operations.readiness.storeTimeoutMs });

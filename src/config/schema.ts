@@ -267,6 +267,7 @@ const operations = z
         enabled: z.boolean().default(true),
         login: rateLimit(300, 'login pages (SAML SSO and ACS, discovery, OIDC authorization and callbacks)'),
         token: rateLimit(1200, 'OAuth token, introspection, revocation and device endpoints (an RP server is one client IP for all its users)'),
+        search: rateLimit(600, "the discovery search API (the page's type-ahead asks once per pause in typing)"),
       })
       .strict()
       .prefault({})

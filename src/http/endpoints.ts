@@ -7,14 +7,19 @@
 import type { FastifyRequest } from 'fastify';
 import { CALLBACK_PATH } from '../backends/oidc-rp/backend.js';
 import { ACS_PATH } from '../backends/saml-sp/backend.js';
-import { DISCOVERY_PATH, DISCOVERY_RETURN_PATH } from '../discovery/paths.js';
+import { DISCOVERY_PATH, DISCOVERY_RETURN_PATH, SEARCH_PATH } from '../discovery/paths.js';
 import { SSO_PATH } from '../frontends/saml-idp/frontend.js';
+
+/**
+ * `login`: a browser takes part in a login (HTML answers); `token`: a client's back-channel call
+ * (JSON answers); `search`: the discovery page's search API (JSON answers).
+ */
+export type EndpointKind = 'login' | 'token' | 'search';
 
 export interface Endpoint {
   /** Stable name, a metrics label. */
   name: string;
-  /** `login`: a browser takes part in a login (HTML answers); `token`: a client's back-channel call (JSON answers). */
-  kind: 'login' | 'token';
+  kind: EndpointKind;
   /** The frontend or backend (by its name in the flow) that owns the endpoint, when one does. */
   frontend?: string;
   backend?: string;
@@ -25,6 +30,7 @@ const ROUTES = new Map<string, Endpoint>([
   [ACS_PATH, { name: 'saml_acs', kind: 'login', backend: 'saml' }],
   [DISCOVERY_PATH, { name: 'discovery', kind: 'login' }],
   [DISCOVERY_RETURN_PATH, { name: 'discovery_return', kind: 'login' }],
+  [SEARCH_PATH, { name: 'discovery_search', kind: 'search' }],
   [`${CALLBACK_PATH}/:provider`, { name: 'oidc_rp_callback', kind: 'login', backend: 'oidc' }],
 ]);
 

@@ -18,7 +18,7 @@ import type { OperationsConfig } from '../config/schema.js';
 import { AddressNotAllowedError, FedgateError, StoreUnavailableError } from '../core/errors.js';
 import type { SourceStatus } from '../metadata/entity-index.js';
 import type { Store } from '../store/store.js';
-import type { Endpoints } from './endpoints.js';
+import type { EndpointKind, Endpoints } from './endpoints.js';
 
 export type LoginOutcome = 'success' | 'failed' | 'denied';
 
@@ -82,7 +82,7 @@ export class Metrics {
     if (durationSeconds !== undefined) this.loginDuration.observe({ frontend, backend, outcome }, durationSeconds);
   }
 
-  limited(limit: 'login' | 'token'): void {
+  limited(limit: EndpointKind): void {
     this.rateLimited.inc({ limit });
   }
 

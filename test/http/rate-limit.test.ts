@@ -1,9 +1,9 @@
-/** Rate limits per client IP on login pages (HTML) and OAuth token endpoints (JSON), with Retry-After. */
+/** Rate limits per client IP on login pages (HTML), OAuth token endpoints and the discovery search API (JSON), with Retry-After. */
 import t from 'tap';
 import { rateLimitKey } from '../../src/http/rate-limit.js';
 import { startFedgate } from '../helpers/fedgate.js';
 
-const limits = { login: { max: 3, windowSeconds: 60 }, token: { max: 2, windowSeconds: 30 } };
+const limits = { login: { max: 3, windowSeconds: 60 }, token: { max: 2, windowSeconds: 30 }, search: { max: 4, windowSeconds: 60 } };
 
 t.test('login pages: 429 with Retry-After and a page after max requests, per client IP', async (t) => {
   const fedgate = await startFedgate({ server: { trustProxy: ['127.0.0.1'] }, operations: { rateLimits: limits } });
@@ -55,6 +55,27 @@ t.test('token endpoint of the OIDC provider: 429 with an OAuth JSON error, befor
   const discovery = await fetch(`${fedgate.url}/oidc/.well-known/openid-configuration`);
   t.equal(discovery.status, 200, 'provider discovery is not limited');
   await discovery.text();
+});
+
+t.test('the discovery search API: 429 with a JSON error after max searches, its own budget', async (t) => {
+  const fedgate = await startFedgate({ server: { trustProxy: ['127.0.0.1'] }, operations: { rateLimits: limits } });
+  t.teardown(() => fedgate.close());
+  const search = (ip: string) => fetch(`${fedgate.url}/discovery/search?q=demo`, { headers: { 'x-forwarded-for': ip } });
+  for (let i = 0; i < 4; i++) {
+    const res = await search('198.51.100.7');
+    t.equal(res.status, 200, `search ${i + 1} is answered`);
+    await res.text();
+  }
+  const limited = await search('198.51.100.7');
+  t.equal(limited.status, 429);
+  t.match(limited.headers.get('retry-after'), /^[1-9]\d*$/);
+  t.match(limited.headers.get('content-type'), /^application\/json/, 'JSON, as the page’s script reads it');
+  t.match(await limited.json(), { error: 'invalid_request', error_description: /too many requests/ });
+  const sso = await fetch(`${fedgate.url}/saml/idp/sso`, { headers: { 'x-forwarded-for': '198.51.100.7' } });
+  t.equal(sso.status, 400, 'searching does not use up the login budget');
+  await sso.text();
+  const metrics = await (await fetch(`${fedgate.url}/metrics`)).text();
+  t.match(metrics, /fedgate_rate_limited_total\{limit="search"\} 1/);
 });
 
 t.test('one budget per IPv4 address, however it is written, and per IPv6 /64', async (t) => {
