@@ -133,12 +133,17 @@ export interface LoginFlowDeps {
   observer?: LoginObserver;
 }
 
-/**
- * Answers the request that started a login with the choice of upstream (discovery's page, or a
- * redirect to an external discovery service), in that same response: a redirect to the page
- * would cost every login one more round trip.
- */
-export type ChoicePresenter = (login: LoginRecord, req: FastifyRequest, reply: FastifyReply) => Promise<unknown>;
+/** Discovery: how the user chooses the upstream, and which upstreams a service accepts. */
+export interface UpstreamChoice {
+  /**
+   * Answers the request that started a login with the choice of upstream (discovery's page, or a
+   * redirect to an external discovery service), in that same response: a redirect to the page
+   * would cost every login one more round trip.
+   */
+  present(login: LoginRecord, req: FastifyRequest, reply: FastifyReply): Promise<unknown>;
+  /** Whether the service that asked accepts `upstream` (its discovery filter), for choices and hints alike. */
+  accepts(upstream: UpstreamRegistration, request: AuthnRequest): boolean;
+}
 
 const loginKey = (id: string) => `login:${id}`;
 const withoutId = ({ id: _id, ...rest }: LoginRecord): Omit<LoginRecord, 'id'> => rest;
@@ -151,7 +156,7 @@ export class LoginFlow {
   private readonly backends = new Map<string, Backend>();
   private readonly observer: LoginObserver;
   private upstreamLists?: { lists: UpstreamRegistration[][]; all: UpstreamRegistration[] };
-  private presentChoices?: ChoicePresenter;
+  private choice?: UpstreamChoice;
 
   constructor(private readonly deps: LoginFlowDeps) {
     this.observer = deps.observer ?? quietObserver;
@@ -159,9 +164,9 @@ export class LoginFlow {
     for (const b of deps.backends) this.backends.set(b.name, b);
   }
 
-  /** Discovery attaches its page here once its routes exist (it needs the flow's upstreams first). */
-  showChoicesWith(presenter: ChoicePresenter): void {
-    this.presentChoices = presenter;
+  /** Discovery attaches itself here once its routes exist (it needs the flow's upstreams first). */
+  chooseUpstreamsWith(choice: UpstreamChoice): void {
+    this.choice = choice;
   }
 
   /** Every upstream of every backend, for discovery and hints; the same array while no backend's list changed. */
@@ -212,7 +217,7 @@ export class LoginFlow {
 
       const upstream = await this.preselectedUpstream(request);
       if (upstream) return await this.startUpstream(login, upstream, reply);
-      if (this.presentChoices) return void (await this.presentChoices(login, req, reply));
+      if (this.choice) return void (await this.choice.present(login, req, reply));
       return await reply.redirect(`${this.deps.discoveryPath}?login=${encodeURIComponent(login.id)}`, 302);
     } catch (err) {
       return this.fail(login, err, reply);
@@ -226,18 +231,13 @@ export class LoginFlow {
     return login;
   }
 
-  /** Called by discovery with the user's choice; `allowed` tells whether the requesting service accepts that upstream. */
-  async chooseUpstream(
-    loginId: string,
-    upstreamId: string,
-    reply: FastifyReply,
-    allowed?: (upstream: UpstreamRegistration, request: AuthnRequest) => boolean,
-  ): Promise<void> {
+  /** Called by discovery with the user's choice. */
+  async chooseUpstream(loginId: string, upstreamId: string, reply: FastifyReply): Promise<void> {
     const login = await this.pending(loginId, reply.request);
     try {
       const upstream = await this.resolveUpstream(upstreamId);
       if (!upstream) throw new UnknownIdentityProviderError(`discovery choice ${upstreamId} is not a configured upstream`);
-      if (allowed && !allowed(upstream, login.request)) throw new UpstreamNotAllowedError(`discovery choice ${upstreamId} is outside the discovery filter of ${login.request.requester}`);
+      if (!this.accepts(upstream, login.request)) throw new UpstreamNotAllowedError(`discovery choice ${upstreamId} is outside the discovery filter of ${login.request.requester}`);
       await this.startUpstream(login, upstream, reply);
     } catch (err) {
       return this.fail(login, err, reply);
@@ -313,14 +313,22 @@ export class LoginFlow {
     throw err;
   }
 
+  private accepts(upstream: UpstreamRegistration, request: AuthnRequest): boolean {
+    return this.choice?.accepts(upstream, request) ?? true;
+  }
+
+  /**
+   * The first hinted upstream that is known and that the service accepts (a hint outside its
+   * filter is passed over like an unknown one: the user may have edited it), or the only upstream.
+   */
   private async preselectedUpstream(request: AuthnRequest): Promise<UpstreamInfo | undefined> {
     for (const hint of request.idpHints) {
       const hinted = await this.resolveUpstream(hint);
-      if (hinted) return hinted;
+      if (hinted && this.accepts(hinted, request)) return hinted;
     }
     const upstreams = this.upstreams();
     if (upstreams.length === 0) throw new NoUpstreamAvailableError('no upstream identity provider is configured');
-    return upstreams.length === 1 ? upstreams[0] : undefined;
+    return upstreams.length === 1 && this.accepts(upstreams[0]!, request) ? upstreams[0] : undefined;
   }
 
   private backendFor(upstream: UpstreamInfo): Backend {

@@ -4,7 +4,7 @@
  *   GET  /discovery?login=<id>[&q=…]        the choice page of a login (or, when an external
  *                                           discovery service is configured, a redirect there);
  *                                           a login first gets it in the answer to the service's
- *                                           request (LoginFlow.showChoicesWith), this URL serves
+ *                                           request (LoginFlow.chooseUpstreamsWith), this URL serves
  *                                           searches without script and comebacks
  *   GET  /discovery?entityID=…&return=…     the same page answering the SAML IdP Discovery Service
  *                                           Protocol for a known SP (./protocol.ts)
@@ -14,8 +14,8 @@
  *
  * The search index is rebuilt only when the set of upstreams changes (LoginFlow.upstreams()
  * returns the same array until then). Upstreams hidden from discovery are never listed or found,
- * and stay usable by hint. A service with a filter (discovery.filters) is offered, and may be
- * answered with, only the upstreams its filter allows.
+ * and stay usable by hint. A service with a filter (discovery.filters) is offered, may be
+ * answered with, and is sent to by its own hints, only the upstreams its filter allows.
  */
 import type { FastifyBaseLogger, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
@@ -245,7 +245,10 @@ export function registerDiscovery(app: FastifyInstance, flow: LoginFlow, options
     return reply.redirect(discoveryAnswer(request, idp), 302);
   }
 
-  flow.showChoicesWith(async (login, req, reply) => showChoices(login, req, reply));
+  flow.chooseUpstreamsWith({
+    present: async (login, req, reply) => showChoices(login, req, reply),
+    accepts: (upstream, request) => accepts(request.requester, upstream),
+  });
 
   // Built before the first user waits for it; later only when the upstreams change.
   app.addHook('onReady', async () => {
@@ -279,7 +282,7 @@ export function registerDiscovery(app: FastifyInstance, flow: LoginFlow, options
     exactlyOne(body.login, body.entityID, 'discovery choice');
     if (body.login !== undefined) {
       remember(req, reply, body.idp);
-      return flow.chooseUpstream(body.login, body.idp, reply, (upstream, request) => accepts(request.requester, upstream));
+      return flow.chooseUpstream(body.login, body.idp, reply);
     }
     const request = readDiscoveryRequest(body, serviceProvider);
     const upstream = flow.findUpstream(body.idp);
@@ -301,7 +304,7 @@ export function registerDiscovery(app: FastifyInstance, flow: LoginFlow, options
       return reply.redirect(`${DISCOVERY_PATH}?${new URLSearchParams({ login: params.login, local: '1' })}`, 302);
     }
     remember(req, reply, idp);
-    return flow.chooseUpstream(params.login, idp, reply, (upstream, request) => accepts(request.requester, upstream));
+    return flow.chooseUpstream(params.login, idp, reply);
   });
 
   app.get(SEARCH_PATH, async (req, reply) => {

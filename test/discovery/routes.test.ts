@@ -170,6 +170,13 @@ t.test('a per-service filter: only SIRTFI IdPs, no social providers, on the page
   t.equal(refused.status, 403, 'a choice outside the filter is refused');
   t.match(refused.body, /does not accept logins from that identity provider/);
   t.notOk(strictSp.lastResult(), 'and the service is not answered');
+
+  const hintedOutside = await new Browser().get(await strictSp.loginUrl({ idphint: home.entityId }));
+  t.equal(hintedOutside.status, 200, 'a hint outside the filter is passed over…');
+  t.same(resultIds(hintedOutside).sort(), [HEIDELBERG.entityId, KYOTO.entityId].sort(), '…for the filtered choice');
+  const hintedInside = await new Browser().fetchRaw(await strictSp.loginUrl({ idphint: HEIDELBERG.entityId }), { method: 'GET' });
+  t.equal(hintedInside.status, 302);
+  t.ok(hintedInside.headers.get('location')?.startsWith('https://idp.uni-heidelberg.de/sso?SAMLRequest='), 'a hint inside the filter goes straight to its IdP');
 });
 
 t.test('the discovery protocol, inbound: fedgate’s page as an SP’s discovery service', async (t) => {
