@@ -14,6 +14,19 @@ import type { Store } from '../../store/store.js';
 /** Models whose instances belong to a grant and go when it is revoked (as in oidc-provider's memory adapter). */
 const GRANTABLE = new Set(['AccessToken', 'AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PreAuthorizedCode']);
 
+/**
+ * The models oidc-provider 9 consumes (their `consume` methods). Only their finds read the consumed
+ * marker: sessions, interactions, grants and access tokens, most of the lookups in a login, are
+ * never consumed, and `consume` refuses them rather than mark what no find would read.
+ */
+export const CONSUMABLE: ReadonlySet<string> = new Set(['AuthorizationCode', 'RefreshToken', 'DeviceCode', 'BackchannelAuthenticationRequest', 'PushedAuthorizationRequest', 'PreAuthorizedCode']);
+
+/**
+ * The secondary lookups oidc-provider 9 makes: Session.findByUid and DeviceCode.findByUserCode.
+ * Only these models keep an index, so destroying anything else needs no read first.
+ */
+export const INDEXED: Readonly<Record<string, 'uid' | 'userCode'>> = { Session: 'uid', DeviceCode: 'userCode' };
+
 /** Lifetime of what oidc-provider stores without expiry (dynamically registered clients). */
 const NO_EXPIRY_MS = 10 * 365 * 86400 * 1000;
 
@@ -36,10 +49,19 @@ export interface StoreAdapterOptions {
 }
 
 export class StoreAdapter implements Adapter {
+  private readonly consumable: boolean;
+  private readonly grantable: boolean;
+  /** The payload field this model is looked up by besides its id, if any. */
+  private readonly indexed: 'uid' | 'userCode' | undefined;
+
   constructor(
     private readonly model: string,
     private readonly options: StoreAdapterOptions,
-  ) {}
+  ) {
+    this.consumable = CONSUMABLE.has(model);
+    this.grantable = GRANTABLE.has(model);
+    this.indexed = INDEXED[model];
+  }
 
   /** The factory oidc-provider's `adapter` setting takes. */
   static factory(options: StoreAdapterOptions): (model: string) => Adapter {
@@ -67,15 +89,19 @@ export class StoreAdapter implements Adapter {
       typeof expiresIn === 'number' ? Math.max(1, expiresIn + this.options.clockToleranceSeconds) * 1000 : NO_EXPIRY_MS;
     const record: StoredRecord = { payload, expiresAt: Date.now() + ttlMs };
     const writes = [this.store.set(this.key(id), JSON.stringify(record), ttlMs)];
-    if (typeof payload.uid === 'string') writes.push(this.store.set(this.indexKey('uid', payload.uid), id, ttlMs));
-    if (typeof payload.userCode === 'string') writes.push(this.store.set(this.indexKey('userCode', payload.userCode), id, ttlMs));
-    if (GRANTABLE.has(this.model) && typeof payload.grantId === 'string') {
+    const indexed = this.indexed && payload[this.indexed];
+    if (this.indexed && typeof indexed === 'string') writes.push(this.store.set(this.indexKey(this.indexed, indexed), id, ttlMs));
+    if (this.grantable && typeof payload.grantId === 'string') {
       writes.push(this.store.addToSet(grantIndexKey(payload.grantId), this.key(id), ttlMs));
     }
     await Promise.all(writes);
   }
 
   async find(id: string): Promise<AdapterPayload | undefined> {
+    if (!this.consumable) {
+      const raw = await this.store.get(this.key(id));
+      return raw === null ? undefined : (JSON.parse(raw) as StoredRecord).payload;
+    }
     const [raw, consumed] = await Promise.all([this.store.get(this.key(id)), this.store.get(this.consumedKey(id))]);
     if (raw === null) return undefined;
     const { payload } = JSON.parse(raw) as StoredRecord;
@@ -83,14 +109,16 @@ export class StoreAdapter implements Adapter {
   }
 
   async findByUid(uid: string): Promise<AdapterPayload | undefined> {
-    return this.findByIndex('uid', uid);
+    return this.indexed === 'uid' ? this.findByIndex('uid', uid) : undefined;
   }
 
   async findByUserCode(userCode: string): Promise<AdapterPayload | undefined> {
-    return this.findByIndex('userCode', userCode);
+    return this.indexed === 'userCode' ? this.findByIndex('userCode', userCode) : undefined;
   }
 
   async consume(id: string): Promise<void> {
+    // A programming error, not a protocol one: a marker written here would never be read.
+    if (!this.consumable) throw new TypeError(`${this.model} is not a consumable model`);
     const raw = await this.store.get(this.key(id));
     if (raw === null) throw new errors.InvalidGrant(`${this.model} not found`);
     const { payload, expiresAt } = JSON.parse(raw) as StoredRecord;
@@ -102,12 +130,13 @@ export class StoreAdapter implements Adapter {
   }
 
   async destroy(id: string): Promise<void> {
-    const raw = await this.store.get(this.key(id));
-    const deletes = [this.store.delete(this.key(id)), this.store.delete(this.consumedKey(id))];
-    if (raw !== null) {
-      const { payload } = JSON.parse(raw) as StoredRecord;
-      if (typeof payload.uid === 'string') deletes.push(this.deleteIndex('uid', payload.uid, id));
-      if (typeof payload.userCode === 'string') deletes.push(this.deleteIndex('userCode', payload.userCode, id));
+    const deletes = [this.store.delete(this.key(id))];
+    if (this.consumable) deletes.push(this.store.delete(this.consumedKey(id)));
+    if (this.indexed) {
+      const kind = this.indexed;
+      const raw = await this.store.get(this.key(id));
+      const value = raw === null ? undefined : (JSON.parse(raw) as StoredRecord).payload[kind];
+      if (typeof value === 'string') deletes.push(this.deleteIndex(kind, value, id));
     }
     await Promise.all(deletes);
   }

@@ -3,11 +3,11 @@
  * lets exactly one of many concurrent callers win — also when they are different instances
  * (separate Redis connections) sharing one Redis.
  */
-import { randomUUID } from 'node:crypto';
+import { generateKeyPairSync, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { errors } from 'oidc-provider';
+import Provider, { errors } from 'oidc-provider';
 import t, { type Test } from 'tap';
-import { StoreAdapter } from '../../../src/frontends/oidc-op/adapter.js';
+import { CONSUMABLE, INDEXED, StoreAdapter } from '../../../src/frontends/oidc-op/adapter.js';
 import { MemoryStore } from '../../../src/store/memory.js';
 import { RedisStore } from '../../../src/store/redis.js';
 import type { Store } from '../../../src/store/store.js';
@@ -94,12 +94,56 @@ function adapterContract(t: Test, open: Open): void {
     await t.rejects(adapter(b, 'RefreshToken').consume(id()), errors.InvalidGrant, 'an unknown one cannot be consumed');
   });
 
+  t.test('only the models oidc-provider consumes read a consumed marker; consume refuses the others', async (t) => {
+    const grant = id();
+    await adapter(a, 'Grant').upsert(grant, { jti: grant, accountId: 'alice' }, 60);
+    await t.rejects(adapter(a, 'Grant').consume(grant), TypeError);
+    t.same(await adapter(b, 'Grant').find(grant), { jti: grant, accountId: 'alice' }, 'the grant is untouched');
+    const code = id();
+    await adapter(a, 'AuthorizationCode').upsert(code, { jti: code }, 60);
+    await adapter(a, 'AuthorizationCode').consume(code);
+    await adapter(b, 'AuthorizationCode').destroy(code);
+    await adapter(a, 'AuthorizationCode').upsert(code, { jti: code }, 60);
+    t.equal((await adapter(b, 'AuthorizationCode').find(code))?.consumed, undefined, 'destroy takes the marker with the record');
+  });
+
+  t.test('only sessions are found by uid, only device codes by user code', async (t) => {
+    const interaction = id();
+    const uid = id();
+    await adapter(a, 'Interaction').upsert(interaction, { jti: interaction, uid, userCode: 'BCDF-GHJK' }, 60);
+    t.equal(await adapter(b, 'Interaction').findByUid(uid), undefined);
+    t.equal(await adapter(b, 'Interaction').findByUserCode('BCDF-GHJK'), undefined);
+    await adapter(b, 'Interaction').destroy(interaction);
+    t.equal(await adapter(a, 'Interaction').find(interaction), undefined, 'destroyed without an index to clean');
+  });
+
   t.test('records without expiry (dynamic clients) are kept', async (t) => {
     const clients = adapter(a, 'Client');
     await clients.upsert('client-1', { client_id: 'client-1' });
     t.same(await clients.find('client-1'), { client_id: 'client-1' });
   });
 }
+
+t.test("the adapter's model tables match oidc-provider's models", async (t) => {
+  const { privateKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+  // A real adapter, key and interactions, so that oidc-provider does not warn about its development defaults.
+  const provider = new Provider('http://127.0.0.1/oidc', {
+    adapter: StoreAdapter.factory({ store: new MemoryStore(), clockToleranceSeconds: 0 }),
+    jwks: { keys: [privateKey.export({ format: 'jwk' })] },
+    features: { devInteractions: { enabled: false } },
+  });
+  const models = Object.getOwnPropertyNames(Provider.prototype)
+    .filter((name) => name !== 'app' && Object.getOwnPropertyDescriptor(Provider.prototype, name)?.get)
+    .map((name) => (provider as unknown as Record<string, unknown>)[name])
+    .filter((v): v is { name: string; prototype: object; adapter: unknown } => typeof v === 'function' && 'adapter' in v);
+  t.ok(models.length >= 10, 'the models were found');
+  const withConsume = models.filter((m) => typeof (m.prototype as { consume?: unknown }).consume === 'function').map((m) => m.name);
+  t.same(new Set(withConsume), CONSUMABLE, 'every model with consume(), and no other, reads the consumed marker');
+  const lookups = models.flatMap((m) =>
+    (['findByUid', 'findByUserCode'] as const).filter((f) => typeof (m as unknown as Record<string, unknown>)[f] === 'function').map((f) => `${m.name}.${f}`),
+  );
+  t.same(lookups.sort(), Object.entries(INDEXED).map(([model, field]) => `${model}.${field === 'uid' ? 'findByUid' : 'findByUserCode'}`).sort(), 'the secondary lookups');
+});
 
 t.test('on the memory store', async (t) => {
   adapterContract(t, () => {
