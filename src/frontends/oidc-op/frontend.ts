@@ -239,10 +239,12 @@ export class OidcOpFrontend implements Frontend {
       const details = await this.details(req, reply);
       const raw = await this.options.store.take(outcomeKey(details.uid));
       if (raw === null) throw new UnknownLoginError(`interaction ${details.uid} has no finished login`);
-      const result = await this.interactionResult(details, JSON.parse(raw) as Outcome);
-      // interactionFinished without its own write: Fastify answers, so a failure still gets fedgate's error page.
-      const returnTo = await this.provider.interactionResult(req.raw, reply.raw, result, { mergeWithLastSubmission: false });
-      return reply.redirect(returnTo, 303);
+      // provider.interactionResult (mergeWithLastSubmission: false) on the interaction this request has
+      // already loaded and checked against its cookie, instead of loading and checking it again; and
+      // without interactionFinished's own write: Fastify answers, so a failure still gets fedgate's error page.
+      details.result = await this.interactionResult(details, JSON.parse(raw) as Outcome);
+      await details.persist();
+      return reply.redirect(details.returnTo, 303);
     });
   }
 

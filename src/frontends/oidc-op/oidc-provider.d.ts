@@ -79,6 +79,8 @@ declare module 'oidc-provider' {
     prompt: { name: string; reasons: string[]; details: Record<string, unknown> };
     session?: { accountId?: string; uid?: string };
     result?: Record<string, unknown>;
+    /** Saves the interaction (its result, say) for the rest of its lifetime. */
+    persist(): Promise<string>;
   }
 
   /** The Koa context oidc-provider hands to its callbacks and middleware. */
