@@ -1,4 +1,4 @@
-/** The untrusted-XML reader's refusals that come before any parser: DTDs and depth bombs. */
+/** The untrusted-XML reader's refusals of DTDs and depth bombs, for the tree and for xmldom's DOM alike. */
 import t from 'tap';
 import { MalformedRequestError } from '../../src/core/errors.js';
 import { MAX_NESTING, nestsDeeperThan, untrustedXmlReader } from '../../src/xml/untrusted.js';
@@ -17,9 +17,31 @@ t.test('nesting depth is counted on the markup alone', async (t) => {
   t.equal(nestsDeeperThan('<a><!-- never closed <b><b>', 1), false, 'malformed markup is left to the parser');
 });
 
-t.test('the reader refuses a depth bomb before parsing', async (t) => {
+t.test('the reader refuses a depth bomb, in the tree as for xmldom', async (t) => {
   const reader = untrustedXmlReader((reason) => new MalformedRequestError(reason));
-  t.ok(reader.parse(`<r xmlns="urn:x">${nested(MAX_NESTING - 1)}</r>`).documentElement, `${MAX_NESTING} levels are read`);
-  t.throws(() => reader.parse(`<r xmlns="urn:x">${nested(MAX_NESTING)}</r>`), new MalformedRequestError(`SAML message nests elements more than ${MAX_NESTING} deep`));
-  t.throws(() => reader.parse(`<r>${nested(100_000)}</r>`), MalformedRequestError, 'a hundred thousand levels');
+  for (const parse of [reader.parse, reader.parseDom]) {
+    t.ok(parse(`<r xmlns="urn:x">${nested(MAX_NESTING - 1)}</r>`).documentElement, `${MAX_NESTING} levels are read`);
+    t.throws(() => parse(`<r xmlns="urn:x">${nested(MAX_NESTING)}</r>`), new MalformedRequestError(`SAML message nests elements more than ${MAX_NESTING} deep`));
+    const started = process.hrtime.bigint();
+    t.throws(() => parse(`<r>${nested(100_000)}</r>`), MalformedRequestError, 'a hundred thousand levels');
+    t.ok(process.hrtime.bigint() - started < 1_000_000_000n, 'refused within a second');
+  }
+});
+
+t.test('the reader refuses DTDs and malformed XML with the error of its protocol end', async (t) => {
+  const reader = untrustedXmlReader((reason) => new MalformedRequestError(reason));
+  for (const parse of [reader.parse, reader.parseDom]) {
+    t.throws(() => parse('<!DOCTYPE r [<!ENTITY x "y">]><r>&x;</r>'), new MalformedRequestError('SAML message contains a DTD or entity declaration'));
+    t.throws(() => parse('<r><a></r>'), { name: 'MalformedRequestError', message: /^SAML message is not well-formed XML: / });
+    t.throws(() => parse('<r>&nbsp;</r>'), { name: 'MalformedRequestError', message: /^SAML message is not well-formed XML: / });
+  }
+  t.throws(() => reader.parse('<p:r/>'), { message: /not well-formed XML: .*unbound namespace prefix/ }, 'namespaces are checked in the tree');
+});
+
+t.test('child() wants at most one', async (t) => {
+  const reader = untrustedXmlReader((reason) => new MalformedRequestError(reason));
+  const root = reader.parse('<r xmlns="urn:x" xmlns:y="urn:y"><a/><y:a/><b/><b/></r>').documentElement;
+  t.equal(reader.child(root, 'urn:x', 'a')?.tagName, 'a');
+  t.equal(reader.child(root, 'urn:y', 'b'), undefined);
+  t.throws(() => reader.child(root, 'urn:x', 'b'), new MalformedRequestError('more than one b in r'));
 });

@@ -10,7 +10,7 @@ import {
   WrongIssuerError,
 } from '../../core/errors.js';
 import type { ResponseEnvelope } from './envelope.js';
-import { NS, attr, child, children, parseSamlXml, textOf } from './xml.js';
+import { NS, attr, child, children, parseSamlXml, textOf, type ParsedElement } from './xml.js';
 
 export const BEARER = 'urn:oasis:names:tc:SAML:2.0:cm:bearer';
 
@@ -36,7 +36,7 @@ export function readVerifiedAssertion(xml: string): VerifiedAssertion {
 }
 
 /** Facts of a verified assertion already parsed (from the canonical XML its signature covers). */
-export function assertionFacts(assertion: Element): VerifiedAssertion {
+export function assertionFacts(assertion: ParsedElement): VerifiedAssertion {
   if (assertion.namespaceURI !== NS.saml || assertion.localName !== 'Assertion') {
     throw new MalformedResponseError(`the signed element is a ${assertion.localName}, not an Assertion`);
   }

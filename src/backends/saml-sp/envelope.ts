@@ -6,7 +6,7 @@
  */
 import { isAllowedDigest, isAllowedSignature } from '../../crypto/xmldsig.js';
 import { InvalidSignatureError, MalformedResponseError, SAML_STATUS } from '../../core/errors.js';
-import { NS, allElements, attr, child, children, descendants, parseSamlXml, textOf } from './xml.js';
+import { NS, allElements, attr, child, children, descendants, parseSamlXml, textOf, type ParsedDocument, type ParsedElement } from './xml.js';
 
 export interface ResponseStatus {
   top: string;
@@ -41,7 +41,7 @@ const ID_ATTRIBUTES = ['ID', 'Id', 'id'];
  * The SAMLResponse field of an HTTP-POST binding form (its size bounded by the server's bodyLimit):
  * the base64 as posted, whitespace removed, its one parse, and the envelope read from it.
  */
-export function readPostedResponse(body: unknown): { base64: string; envelope: ResponseEnvelope; doc: Document } {
+export function readPostedResponse(body: unknown): { base64: string; envelope: ResponseEnvelope; doc: ParsedDocument } {
   const value = (body as { SAMLResponse?: unknown } | undefined)?.SAMLResponse;
   if (typeof value !== 'string' || value === '') throw new MalformedResponseError('POST without a SAMLResponse field');
   const base64 = value.replace(/\s+/g, '');
@@ -50,7 +50,7 @@ export function readPostedResponse(body: unknown): { base64: string; envelope: R
   return { base64, envelope: readEnvelope(doc), doc };
 }
 
-export function readEnvelope(doc: Document): ResponseEnvelope {
+export function readEnvelope(doc: ParsedDocument): ResponseEnvelope {
   const root = doc.documentElement;
   if (root.namespaceURI !== NS.samlp || root.localName !== 'Response') {
     throw new MalformedResponseError(`expected a SAML 2.0 Response, got ${root.localName} in ${root.namespaceURI ?? 'no namespace'}`);
@@ -85,7 +85,7 @@ export function isSuccess(status: ResponseStatus): boolean {
   return status.top === SAML_STATUS.success;
 }
 
-function readStatus(root: Element): ResponseStatus {
+function readStatus(root: ParsedElement): ResponseStatus {
   const status = child(root, NS.samlp, 'Status');
   const code = status && child(status, NS.samlp, 'StatusCode');
   const top = attr(code, 'Value');
@@ -95,7 +95,7 @@ function readStatus(root: Element): ResponseStatus {
   return { top, ...(second ? { second } : {}), ...(message ? { message } : {}) };
 }
 
-function refuseDuplicateIds(doc: Document): void {
+function refuseDuplicateIds(doc: ParsedDocument): void {
   const seen = new Set<string>();
   for (const el of allElements(doc)) {
     for (const name of ID_ATTRIBUTES) {
@@ -107,7 +107,7 @@ function refuseDuplicateIds(doc: Document): void {
   }
 }
 
-function refuseWeakAlgorithms(root: Element): void {
+function refuseWeakAlgorithms(root: ParsedElement): void {
   for (const signature of descendants(root, NS.ds, 'Signature')) {
     for (const method of descendants(signature, NS.ds, 'SignatureMethod')) {
       const alg = attr(method, 'Algorithm') ?? '';

@@ -16,7 +16,7 @@ import { createPublicKey, createHash, timingSafeEqual, verify, type KeyObject } 
 import { ExclusiveCanonicalization } from 'xml-crypto';
 import { InvalidSignatureError } from '../../core/errors.js';
 import { ENVELOPED_SIGNATURE, EXC_C14N, isAllowedDigest, isAllowedSignature } from '../../crypto/xmldsig.js';
-import { NS, attr, children } from './xml.js';
+import { NS, attr, children, type ParsedDocument, type ParsedElement } from './xml.js';
 
 const DIGEST_HASH: Record<string, string> = {
   'http://www.w3.org/2001/04/xmlenc#sha256': 'sha256',
@@ -53,57 +53,54 @@ function fail(reason: string): never {
   throw new InvalidSignatureError(reason);
 }
 
-function only(parent: Element, local: string): Element {
+function only(parent: ParsedElement, local: string): ParsedElement {
   const found = children(parent, NS.ds, local);
   if (found.length !== 1) fail(`ds:${parent.localName} must hold exactly one ds:${local}, not ${found.length}`);
   return found[0]!;
 }
 
 /** Namespace declarations in scope above `element` (innermost first wins), for InclusiveNamespaces. */
-function ancestorNamespaces(element: Element): { prefix: string; namespaceURI: string }[] {
+function ancestorNamespaces(element: ParsedElement): { prefix: string; namespaceURI: string }[] {
   const seen = new Map<string, string>();
   for (let n = element.parentNode; n && n.nodeType === 1; n = n.parentNode) {
-    const attrs = (n as Element).attributes;
-    for (let i = 0; i < attrs.length; i++) {
-      const a = attrs.item(i)!;
+    for (const a of n.attributes) {
       if (a.namespaceURI === XMLNS && a.prefix === 'xmlns' && !seen.has(a.localName)) seen.set(a.localName, a.value);
     }
   }
   return [...seen].filter(([, uri]) => uri !== '').map(([prefix, namespaceURI]) => ({ prefix, namespaceURI }));
 }
 
-function prefixList(transformOrMethod: Element): string[] {
-  for (let n = transformOrMethod.firstChild; n; n = n.nextSibling) {
-    if (n.nodeType === 1 && (n as Element).localName === 'InclusiveNamespaces' && (n as Element).namespaceURI === EXC_C14N) {
-      return (attr(n as Element, 'PrefixList') ?? '').split(/\s+/).filter(Boolean);
+function prefixList(transformOrMethod: ParsedElement): string[] {
+  for (const n of transformOrMethod.childNodes) {
+    if (n.nodeType === 1 && n.localName === 'InclusiveNamespaces' && n.namespaceURI === EXC_C14N) {
+      return (attr(n, 'PrefixList') ?? '').split(/\s+/).filter(Boolean);
     }
   }
   return [];
 }
 
 /**
- * Exclusive c14n (comments dropped) of `element` without `drop` (the enveloped signature). The
- * signature is taken out of the tree for the moment of canonicalisation rather than the element
- * copied (a deep copy cost more than the canonicalisation); with InclusiveNamespaces xml-crypto
- * adds declarations to the element, so then a copy is canonicalised.
+ * Exclusive c14n (comments dropped) of `element` without `drop` (the enveloped signature), by
+ * xml-crypto on the parsed tree. The signature is taken out of the tree for the moment of
+ * canonicalisation rather than the element copied; with InclusiveNamespaces xml-crypto declares
+ * the listed ancestor prefixes on the element, so its attributes are put back afterwards.
  */
-function canonical(element: Element, inclusive: string[], drop?: Element): string {
+function canonical(element: ParsedElement, inclusive: string[], drop?: ParsedElement): string {
   const options = { inclusiveNamespacesPrefixList: inclusive, ancestorNamespaces: ancestorNamespaces(element) };
-  if (inclusive.length > 0) {
-    const copy = element.cloneNode(true) as Element;
-    if (drop) copy.removeChild(copy.childNodes.item(Array.prototype.indexOf.call(element.childNodes, drop))!);
-    return new ExclusiveCanonicalization().process(copy, options);
-  }
+  const attributes = element.attributes;
+  element.attributes = attributes.slice();
   const next = drop?.nextSibling ?? null;
   if (drop) element.removeChild(drop);
   try {
-    return new ExclusiveCanonicalization().process(element, options);
+    // xml-crypto's types name the DOM's Element; it reads only what ParsedElement carries (xml/tree.ts).
+    return new ExclusiveCanonicalization().process(element as unknown as Element, options);
   } finally {
     if (drop) element.insertBefore(drop, next);
+    element.attributes = attributes;
   }
 }
 
-function idOf(element: Element): string | undefined {
+function idOf(element: ParsedElement): string | undefined {
   for (const name of ID_ATTRIBUTES) {
     const id = attr(element, name);
     if (id !== undefined) return id;
@@ -112,18 +109,18 @@ function idOf(element: Element): string | undefined {
 }
 
 /**
- * How many elements carry `id`, by a plain walk (xmldom's getElementsByTagName('*') builds a live
- * list, several times slower). Refuses processing instructions inside elements on the way:
+ * How many elements carry `id`, by one walk of the tree. Refuses processing instructions inside
+ * elements on the way (the tree keeps no others):
  * xml-crypto's canonicalisation renders their data as text while DOM readers skip them, so a
  * signed "alice@evil.org" could be re-posted as "alice<?x @evil.org?>" and read as "alice".
  */
-function countWithId(doc: Document, id: string): number {
+function countWithId(doc: ParsedDocument, id: string): number {
   let count = 0;
-  const walk = (node: Node) => {
-    for (let n = node.firstChild; n; n = n.nextSibling) {
-      if (n.nodeType === 7 && node.nodeType === 1) fail('the message holds a processing instruction');
+  const walk = (node: ParsedDocument | ParsedElement) => {
+    for (const n of node.childNodes) {
+      if (n.nodeType === 7) fail('the message holds a processing instruction');
       if (n.nodeType !== 1) continue;
-      for (const name of ID_ATTRIBUTES) if ((n as Element).getAttribute(name) === id) count++;
+      for (const name of ID_ATTRIBUTES) if (n.getAttribute(name) === id) count++;
       walk(n);
     }
   };
@@ -145,7 +142,7 @@ function base64Bytes(text: string | null | undefined, what: string): Buffer {
  * (comments) is invisible to textContent as it is to exclusive c14n. The caller may read the
  * element then, and nothing outside it.
  */
-export function verifySignature(element: Element, certs: string[]): boolean {
+export function verifySignature(element: ParsedElement, certs: string[]): boolean {
   const signatures = children(element, NS.ds, 'Signature');
   if (signatures.length === 0) return false;
   if (signatures.length > 1) fail(`${element.localName} carries ${signatures.length} signatures`);

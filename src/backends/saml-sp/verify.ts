@@ -18,10 +18,11 @@ import {
   WrongAudienceError,
 } from '../../core/errors.js';
 import type { EntityRecord } from '../../metadata/types.js';
+import { serializeElement } from '../../xml/tree.js';
 import { assertionFacts, checkVerifiedResponse, type VerifiedAssertion } from './assertion.js';
 import type { ResponseEnvelope } from './envelope.js';
 import { verifySignature } from './signature.js';
-import { NS, attr, child, children, parseSamlXml } from './xml.js';
+import { NS, attr, child, children, parseSamlXml, type ParsedDocument, type ParsedElement } from './xml.js';
 
 export interface ServiceProviderSide {
   entityId: string;
@@ -53,7 +54,7 @@ export function signingCerts(idp: EntityRecord): string[] {
 }
 
 /** The one Assertion or EncryptedAssertion child of a (verified) Response. */
-function assertionOf(response: Element): { assertion?: Element; encrypted?: Element } {
+function assertionOf(response: ParsedElement): { assertion?: ParsedElement; encrypted?: ParsedElement } {
   const assertions = children(response, NS.saml, 'Assertion');
   const encrypted = children(response, NS.saml, 'EncryptedAssertion');
   if (assertions.length + encrypted.length > 1) throw new MalformedResponseError('Invalid signature: multiple assertions');
@@ -61,10 +62,10 @@ function assertionOf(response: Element): { assertion?: Element; encrypted?: Elem
   return { assertion: assertions[0], encrypted: encrypted[0] };
 }
 
-async function decrypt(encrypted: Element, key: KeyObject): Promise<Element> {
+async function decrypt(encrypted: ParsedElement, key: KeyObject): Promise<ParsedElement> {
   let xml: string;
   try {
-    xml = await decryptXml(encrypted.toString(), key as unknown as string);
+    xml = await decryptXml(serializeElement(encrypted), key as unknown as string);
   } catch (err) {
     throw new MalformedResponseError(`cannot decrypt the assertion: ${(err as Error).message}`, { cause: err });
   }
@@ -79,7 +80,7 @@ async function decrypt(encrypted: Element, key: KeyObject): Promise<Element> {
  * assertion's own.
  */
 export async function verifyResponse(
-  doc: Document,
+  doc: ParsedDocument,
   envelope: ResponseEnvelope,
   idp: EntityRecord,
   inResponseTo: string,
@@ -112,7 +113,7 @@ function instant(value: string | undefined, name: string): number | undefined {
 }
 
 /** Conditions: one element, its validity window (with the allowed skew) and our audience in every AudienceRestriction. */
-function checkConditions(assertion: Element, sp: ServiceProviderSide, now = Date.now()): void {
+function checkConditions(assertion: ParsedElement, sp: ServiceProviderSide, now = Date.now()): void {
   const all = children(assertion, NS.saml, 'Conditions');
   if (all.length > 1) throw new MalformedResponseError('Unable to process multiple conditions in SAML assertion');
   const conditions = all[0];
@@ -133,7 +134,7 @@ function checkConditions(assertion: Element, sp: ServiceProviderSide, now = Date
 }
 
 /** The subject and attributes, as node-saml's profile read them. */
-function profileOf(assertion: Element): AssertionProfile {
+function profileOf(assertion: ParsedElement): AssertionProfile {
   const profile: AssertionProfile = { attributes: {} };
   const subject = child(assertion, NS.saml, 'Subject');
   const nameId = subject && child(subject, NS.saml, 'NameID');
@@ -159,8 +160,8 @@ function profileOf(assertion: Element): AssertionProfile {
   return profile;
 }
 
-function hasElementChild(el: Element): boolean {
-  for (let n = el.firstChild; n; n = n.nextSibling) if (n.nodeType === 1) return true;
+function hasElementChild(el: ParsedElement): boolean {
+  for (const n of el.childNodes) if (n.nodeType === 1) return true;
   return false;
 }
 

@@ -2,7 +2,7 @@
 import { MalformedRequestError } from '../../core/errors.js';
 import type { RequestedAuthnContext } from '../../core/model.js';
 import { SAML_NS } from '../../xml/untrusted.js';
-import { attr, child, children, textOf } from './xml.js';
+import { attr, child, children, textOf, type ParsedElement } from './xml.js';
 
 export interface AuthnRequestFields {
   id: string;
@@ -26,14 +26,14 @@ const XML_ID = /^[A-Za-z_][\w.-]{0,255}$/;
 const DATE_TIME = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/;
 const COMPARISONS = ['exact', 'minimum', 'maximum', 'better'] as const;
 
-function bool(el: Element, name: string): boolean {
+function bool(el: ParsedElement, name: string): boolean {
   const v = attr(el, name)?.trim();
   if (v === undefined || v === 'false' || v === '0') return false;
   if (v === 'true' || v === '1') return true;
   throw new MalformedRequestError(`${name}="${v}" is not a boolean`);
 }
 
-function requestedAuthnContext(root: Element): RequestedAuthnContext | undefined {
+function requestedAuthnContext(root: ParsedElement): RequestedAuthnContext | undefined {
   const rac = child(root, SAML_NS.samlp, 'RequestedAuthnContext');
   if (!rac) return undefined;
   const comparison = attr(rac, 'Comparison') ?? 'exact';
@@ -47,7 +47,7 @@ function requestedAuthnContext(root: Element): RequestedAuthnContext | undefined
   };
 }
 
-export function readAuthnRequest(root: Element): AuthnRequestFields {
+export function readAuthnRequest(root: ParsedElement): AuthnRequestFields {
   if (root.namespaceURI !== SAML_NS.samlp || root.localName !== 'AuthnRequest') {
     throw new MalformedRequestError(`expected samlp:AuthnRequest, got {${root.namespaceURI}}${root.localName}`);
   }

@@ -17,7 +17,7 @@ import type { RedirectQuery } from './query.js';
 import { verifyEnvelopedSignature, verifyRedirectSignature } from './request-signature.js';
 import { signingCerts } from './sp-keys.js';
 import { SAML_NS } from '../../xml/untrusted.js';
-import { child, parseXml } from './xml.js';
+import { child, parseDom, parseXml, type ParsedElement } from './xml.js';
 
 export type InboundMessage =
   | { binding: 'redirect'; query: RedirectQuery }
@@ -51,7 +51,7 @@ const MAX_RELAY_STATE = 1024;
 const MAX_AGE_SECONDS = 300;
 
 /** Decodes and parses the message, with no trust decision yet. */
-export function decodeAuthnRequest(message: InboundMessage, maxBytes: number): { xml: string; root: Element; relayState?: string } {
+export function decodeAuthnRequest(message: InboundMessage, maxBytes: number): { xml: string; root: ParsedElement; relayState?: string } {
   const encoded = message.binding === 'redirect' ? message.query.SAMLRequest : message.SAMLRequest;
   if (!encoded) throw new MalformedRequestError('no SAMLRequest');
   const relayState = message.binding === 'redirect' ? message.query.RelayState : message.RelayState;
@@ -62,7 +62,7 @@ export function decodeAuthnRequest(message: InboundMessage, maxBytes: number): {
   return { xml, root: parseXml(xml).documentElement, relayState: relayState || undefined };
 }
 
-function verifySignature(message: InboundMessage, xml: string, root: Element, sp: EntityRecord & { sp: SpRole }, required: boolean): { root: Element; signed: boolean } {
+function verifySignature(message: InboundMessage, xml: string, root: ParsedElement, sp: EntityRecord & { sp: SpRole }, required: boolean): { root: ParsedElement; signed: boolean } {
   const certs = signingCerts(sp.sp.keys);
   if (message.binding === 'redirect') {
     const { SigAlg, Signature, signedOctets } = message.query;
@@ -78,7 +78,8 @@ function verifySignature(message: InboundMessage, xml: string, root: Element, sp
     if (required) throw new RequestSignatureRequiredError(`unsigned POST AuthnRequest from ${sp.entityId}`);
     return { root, signed: false };
   }
-  return { root: verifyEnvelopedSignature(xml, root, certs), signed: true };
+  // xml-crypto's SignedXml walks the signature with XPath, which needs xmldom's DOM of the same text.
+  return { root: verifyEnvelopedSignature(xml, parseDom(xml).documentElement, certs), signed: true };
 }
 
 export function receiveAuthnRequest(message: InboundMessage, options: ReceiveOptions): VerifiedAuthnRequest {

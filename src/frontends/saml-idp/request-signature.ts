@@ -7,7 +7,7 @@ import { SignedXml } from 'xml-crypto';
 import { InvalidRequestSignatureError } from '../../core/errors.js';
 import { DIGEST_ALGORITHMS, SIGNATURE_ALGORITHMS, isAllowedSignature } from '../../crypto/xmldsig.js';
 import { SAML_NS } from '../../xml/untrusted.js';
-import { attr, child, parseXml } from './xml.js';
+import { attr, child, parseXml, type ParsedElement } from './xml.js';
 
 /** HTTP-Redirect: a detached signature over the query parameters as received. */
 export function verifyRedirectSignature(octets: string, sigAlg: string, signature: string, certs: string[]): void {
@@ -29,7 +29,7 @@ export function verifyRedirectSignature(octets: string, sigAlg: string, signatur
  * HTTP-POST: an enveloped ds:Signature, child of the root, whose single reference is the root.
  * Returns the root element re-read from exactly the bytes the signature covers.
  */
-export function verifyEnvelopedSignature(xml: string, root: Element, certs: string[]): Element {
+export function verifyEnvelopedSignature(xml: string, root: Element, certs: string[]): ParsedElement {
   const signature = child(root, SAML_NS.ds, 'Signature');
   if (!signature) throw new InvalidRequestSignatureError('AuthnRequest has no enveloped signature');
   const id = attr(root, 'ID');
