@@ -56,12 +56,14 @@ export function readEnvelope(doc: ParsedDocument): ResponseEnvelope {
     throw new MalformedResponseError(`expected a SAML 2.0 Response, got ${root.localName} in ${root.namespaceURI ?? 'no namespace'}`);
   }
   if (attr(root, 'Version') !== '2.0') throw new MalformedResponseError(`Response Version ${attr(root, 'Version')} is not 2.0`);
-  refuseDuplicateIds(doc);
-  refuseWeakAlgorithms(root);
+  // Every element below the root, walked once for the checks that look at the whole message.
+  const below = allElements(root);
+  refuseDuplicateIds(root, below);
+  refuseWeakAlgorithms(below);
 
   // One assertion anywhere in the document, as a child of the Response: anything else is how
   // signature-wrapping attacks hide a second assertion next to the signed one.
-  const all = [...descendants(root, NS.saml, 'Assertion'), ...descendants(root, NS.saml, 'EncryptedAssertion')];
+  const all = below.filter((el) => el.namespaceURI === NS.saml && (el.localName === 'Assertion' || el.localName === 'EncryptedAssertion'));
   if (all.length > 1) throw new MalformedResponseError(`Response holds ${all.length} assertions; exactly one is accepted`);
   const assertion = child(root, NS.saml, 'Assertion');
   const encrypted = child(root, NS.saml, 'EncryptedAssertion');
@@ -95,9 +97,9 @@ function readStatus(root: ParsedElement): ResponseStatus {
   return { top, ...(second ? { second } : {}), ...(message ? { message } : {}) };
 }
 
-function refuseDuplicateIds(doc: ParsedDocument): void {
+function refuseDuplicateIds(root: ParsedElement, below: ParsedElement[]): void {
   const seen = new Set<string>();
-  for (const el of allElements(doc)) {
+  for (const el of [root, ...below]) {
     for (const name of ID_ATTRIBUTES) {
       const id = attr(el, name);
       if (id === undefined) continue;
@@ -107,8 +109,9 @@ function refuseDuplicateIds(doc: ParsedDocument): void {
   }
 }
 
-function refuseWeakAlgorithms(root: ParsedElement): void {
-  for (const signature of descendants(root, NS.ds, 'Signature')) {
+function refuseWeakAlgorithms(below: ParsedElement[]): void {
+  const named = (ns: string, local: string) => below.filter((el) => el.namespaceURI === ns && el.localName === local);
+  for (const signature of named(NS.ds, 'Signature')) {
     for (const method of descendants(signature, NS.ds, 'SignatureMethod')) {
       const alg = attr(method, 'Algorithm') ?? '';
       if (!isAllowedSignature(alg)) throw new InvalidSignatureError(`signature algorithm ${alg} is not accepted (SHA-256 or stronger required)`);
@@ -120,7 +123,7 @@ function refuseWeakAlgorithms(root: ParsedElement): void {
       }
     }
   }
-  for (const encrypted of descendants(root, NS.saml, 'EncryptedAssertion')) {
+  for (const encrypted of named(NS.saml, 'EncryptedAssertion')) {
     for (const method of descendants(encrypted, NS.xenc, 'EncryptionMethod')) {
       const alg = attr(method, 'Algorithm') ?? '';
       if (!ENCRYPTION_ALGORITHMS.has(alg)) throw new MalformedResponseError(`encryption algorithm ${alg} is not accepted (AES-GCM with RSA-OAEP required)`);
