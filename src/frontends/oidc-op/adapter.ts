@@ -130,14 +130,13 @@ export class StoreAdapter implements Adapter {
   }
 
   async destroy(id: string): Promise<void> {
+    const kind = this.indexed;
+    // Read before deleting: the index to clean is named in the record.
+    const raw = kind ? await this.store.get(this.key(id)) : null;
     const deletes = [this.store.delete(this.key(id))];
     if (this.consumable) deletes.push(this.store.delete(this.consumedKey(id)));
-    if (this.indexed) {
-      const kind = this.indexed;
-      const raw = await this.store.get(this.key(id));
-      const value = raw === null ? undefined : (JSON.parse(raw) as StoredRecord).payload[kind];
-      if (typeof value === 'string') deletes.push(this.deleteIndex(kind, value, id));
-    }
+    const value = kind && raw !== null ? (JSON.parse(raw) as StoredRecord).payload[kind] : undefined;
+    if (kind && typeof value === 'string') deletes.push(this.deleteIndex(kind, value, id));
     await Promise.all(deletes);
   }
 

@@ -43,8 +43,10 @@ function adapterContract(t: Test, open: Open): void {
     t.same((await adapter(b, 'Session').findByUid(uid))?.accountId, 'alice');
     await sessions.upsert(sid, { jti: sid, uid: id(), accountId: 'alice' }, 60);
     t.equal(await sessions.findByUid(uid), undefined, 'the record no longer carries the old uid');
+    const current = (await sessions.find(sid))?.uid as string;
     await sessions.destroy(sid);
     t.equal(await sessions.find(sid), undefined);
+    t.equal(await a.get(`oidc-op:Session:uid:${current}`), null, 'destroy removes the index of the record');
 
     const codes = adapter(a, 'DeviceCode');
     const code = id();
