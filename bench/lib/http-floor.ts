@@ -5,9 +5,8 @@
  * fedgate must answer times this, plus its RSA private-key operations: what no code of fedgate's
  * can go below with this server stack and this protocol flow.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { processCpuSeconds } from './fedgate-process.js';
+import { startHelperProcess } from './helper-process.js';
 
 export interface HttpFloor {
   /** Server CPU ms per request. */
@@ -16,26 +15,8 @@ export interface HttpFloor {
 }
 
 async function startBareServer(): Promise<{ url: string; pid: number; close(): Promise<void> }> {
-  const child: ChildProcess = fork(new URL('./bare-http-process.ts', import.meta.url), [], {
-    execArgv: process.execArgv,
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  const port = await new Promise<number>((resolve, reject) => {
-    child.once('message', (m: { port: number }) => resolve(m.port));
-    child.once('exit', (code) => reject(new Error(`the bare HTTP server exited with ${code}:\n${stderr}`)));
-  });
-  return {
-    url: `http://127.0.0.1:${port}/`,
-    pid: child.pid ?? 0,
-    close: async () => {
-      if (child.exitCode !== null) return;
-      const exited = once(child, 'exit');
-      child.disconnect();
-      await exited;
-    },
-  };
+  const server = await startHelperProcess<{ port: number }>(new URL('./bare-http-process.ts', import.meta.url), [], 'the bare HTTP server');
+  return { url: `http://127.0.0.1:${server.ready.port}/`, pid: server.pid, close: server.close };
 }
 
 /** `concurrency` users requesting for `durationMs` after a warm-up of the same length; bounded by time and count. */

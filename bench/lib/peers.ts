@@ -12,8 +12,6 @@
  * - full: signed AuthnRequests, an IdP that signs Response and assertion and encrypts the
  *   assertion (as a Shibboleth IdP may), and fedgate signing both and encrypting to the SP.
  */
-import { fork, type ChildProcess } from 'node:child_process';
-import { once } from 'node:events';
 import { mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
@@ -24,6 +22,7 @@ import { rpClient, startRpPeer, type RpPeer } from '../../test/helpers/oidc-rp.j
 import { freePort } from '../../test/helpers/ports.js';
 import { startHomeIdpPeer, type SamlIdpPeer } from '../../test/helpers/saml-idp-peer.js';
 import { startSpPeer, type SpPeer } from '../../test/helpers/saml-sp-peer.js';
+import { startHelperProcess } from './helper-process.js';
 import type { OpProcessArgs } from './op-process.js';
 
 const OID = {
@@ -81,29 +80,10 @@ export interface BenchPeers {
   close(): Promise<void>;
 }
 
-/** Forks op-process.ts with this process's loader (execArgv) and waits for its issuer. */
+/** Forks op-process.ts and waits for its issuer. */
 async function startOpProcess(args: OpProcessArgs): Promise<OpProcess> {
-  const child: ChildProcess = fork(new URL('./op-process.ts', import.meta.url), [JSON.stringify(args)], {
-    execArgv: process.execArgv,
-    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
-  });
-  let stderr = '';
-  child.stderr?.on('data', (c: Buffer) => (stderr += c.toString()));
-  const ready = new Promise<string>((resolve, reject) => {
-    child.once('message', (m: { issuer: string }) => resolve(m.issuer));
-    child.once('exit', (code) => reject(new Error(`the upstream OP process exited with ${code}:\n${stderr}`)));
-  });
-  const issuer = await ready;
-  return {
-    issuer,
-    pid: child.pid ?? 0,
-    close: async () => {
-      if (child.exitCode !== null) return;
-      const exited = once(child, 'exit');
-      child.disconnect();
-      await exited;
-    },
-  };
+  const op = await startHelperProcess<{ issuer: string }>(new URL('./op-process.ts', import.meta.url), [JSON.stringify(args)], 'the upstream OP process');
+  return { issuer: op.ready.issuer, pid: op.pid, close: op.close };
 }
 
 /** What a Redis run left behind (sessions, replay caches): the bench's own prefix only. */
