@@ -16,7 +16,7 @@ import { loadOrCreateKeyPair, loadOrCreateSecret } from './crypto/keys.js';
 import { SamlSpBackend } from './backends/saml-sp/backend.js';
 import { OidcRpBackend } from './backends/oidc-rp/backend.js';
 import { SamlIdpFrontend } from './frontends/saml-idp/frontend.js';
-import { DISCOVERY_PATH, registerDiscovery } from './discovery/routes.js';
+import { registerDiscovery } from './discovery/routes.js';
 import { createDemo, type Demo } from './demo/register.js';
 import { clientErrorHandler, registerErrorHandling } from './http/errors.js';
 import { Endpoints } from './http/endpoints.js';
@@ -122,7 +122,6 @@ export async function buildApp(config: Config, options: BuildOptions = {}): Prom
     frontends: [...(config.frontends.saml.enabled ? [frontend] : []), ...(oidcFrontend ? [oidcFrontend] : [])],
     backends: [...(config.backends.saml.enabled ? [backend] : []), ...(oidcBackend ? [oidcBackend] : [])],
     flowTtlMs: config.session.flowTtlSeconds * 1000,
-    discoveryPath: DISCOVERY_PATH,
     observer: loginOperations,
   });
 

@@ -128,8 +128,6 @@ export interface LoginFlowDeps {
   frontends: Frontend[];
   backends: Backend[];
   flowTtlMs: number;
-  /** Path of the discovery page; it receives `?login=<id>`. Where a login without a choice goes until a page is attached (`showChoicesWith`). */
-  discoveryPath: string;
   observer?: LoginObserver;
 }
 
@@ -217,8 +215,8 @@ export class LoginFlow {
 
       const upstream = await this.preselectedUpstream(request);
       if (upstream) return await this.startUpstream(login, upstream, reply);
-      if (this.choice) return void (await this.choice.present(login, req, reply));
-      return await reply.redirect(`${this.deps.discoveryPath}?login=${encodeURIComponent(login.id)}`, 302);
+      if (!this.choice) throw new Error('LoginFlow: no upstream choice attached (chooseUpstreamsWith)');
+      return void (await this.choice.present(login, req, reply));
     } catch (err) {
       return this.fail(login, err, reply);
     }

@@ -35,8 +35,6 @@ import { readRemembered, rememberChoice } from './remembered.js';
 import { DISCOVERY_SCRIPT } from './script.js';
 import { DiscoveryIndex, type SearchHit } from './search-index.js';
 
-export { DISCOVERY_PATH, DISCOVERY_RETURN_PATH, SEARCH_PATH };
-
 export interface DiscoveryOptions {
   config: DiscoveryConfig;
   baseUrl: string;
