@@ -195,7 +195,7 @@ export class XmlTreeError extends Error {
 }
 
 /** Refused on sight, wherever it appears (SAML2int SDP-G03): no entity is ever declared, let alone expanded. */
-const DTD = /<!DOCTYPE|<!ENTITY/i;
+export const DTD = /<!DOCTYPE|<!ENTITY/i;
 
 /**
  * The tree of a complete XML document: well-formed XML 1.0 with well-formed namespaces, no

@@ -11,7 +11,7 @@
  */
 import { DOMParser } from '@xmldom/xmldom';
 import type { FedgateError } from '../core/errors.js';
-import { XmlTreeError, parseXmlTree, type ParsedDocument, type ParsedElement } from './tree.js';
+import { DTD, XmlTreeError, parseXmlTree, type ParsedDocument, type ParsedElement } from './tree.js';
 
 export type { ParsedDocument, ParsedElement } from './tree.js';
 
@@ -130,8 +130,6 @@ export interface UntrustedXmlReader {
   /** The only child {ns}local, undefined when absent; more than one makes the message malformed. */
   child<E extends ElementLike>(parent: E, ns: string, local: string): E | undefined;
 }
-
-const DTD = /<!DOCTYPE|<!ENTITY/i;
 
 /** A reader whose every complaint is an error made by `malformed`. */
 export function untrustedXmlReader(malformed: (reason: string, cause?: unknown) => FedgateError): UntrustedXmlReader {
