@@ -154,7 +154,7 @@ export class LoginFlow {
   private readonly backends = new Map<string, Backend>();
   private readonly observer: LoginObserver;
   private upstreamLists?: { lists: UpstreamRegistration[][]; all: UpstreamRegistration[] };
-  private choice?: UpstreamChoice;
+  private attachedChoice?: UpstreamChoice;
 
   constructor(private readonly deps: LoginFlowDeps) {
     this.observer = deps.observer ?? quietObserver;
@@ -164,7 +164,12 @@ export class LoginFlow {
 
   /** Discovery attaches itself here once its routes exist (it needs the flow's upstreams first). */
   chooseUpstreamsWith(choice: UpstreamChoice): void {
-    this.choice = choice;
+    this.attachedChoice = choice;
+  }
+
+  private get choice(): UpstreamChoice {
+    if (!this.attachedChoice) throw new Error('LoginFlow: no upstream choice attached (chooseUpstreamsWith)');
+    return this.attachedChoice;
   }
 
   /** Every upstream of every backend, for discovery and hints; the same array while no backend's list changed. */
@@ -215,7 +220,6 @@ export class LoginFlow {
 
       const upstream = await this.preselectedUpstream(request);
       if (upstream) return await this.startUpstream(login, upstream, reply);
-      if (!this.choice) throw new Error('LoginFlow: no upstream choice attached (chooseUpstreamsWith)');
       return void (await this.choice.present(login, req, reply));
     } catch (err) {
       return this.fail(login, err, reply);
@@ -235,7 +239,7 @@ export class LoginFlow {
     try {
       const upstream = await this.resolveUpstream(upstreamId);
       if (!upstream) throw new UnknownIdentityProviderError(`discovery choice ${upstreamId} is not a configured upstream`);
-      if (!this.accepts(upstream, login.request)) throw new UpstreamNotAllowedError(`discovery choice ${upstreamId} is outside the discovery filter of ${login.request.requester}`);
+      if (!this.choice.accepts(upstream, login.request)) throw new UpstreamNotAllowedError(`discovery choice ${upstreamId} is outside the discovery filter of ${login.request.requester}`);
       await this.startUpstream(login, upstream, reply);
     } catch (err) {
       return this.fail(login, err, reply);
@@ -311,10 +315,6 @@ export class LoginFlow {
     throw err;
   }
 
-  private accepts(upstream: UpstreamRegistration, request: AuthnRequest): boolean {
-    return this.choice?.accepts(upstream, request) ?? true;
-  }
-
   /**
    * The first hinted upstream that is known and that the service accepts (a hint outside its
    * filter is passed over like an unknown one: the user may have edited it), or the only upstream.
@@ -322,11 +322,11 @@ export class LoginFlow {
   private async preselectedUpstream(request: AuthnRequest): Promise<UpstreamInfo | undefined> {
     for (const hint of request.idpHints) {
       const hinted = await this.resolveUpstream(hint);
-      if (hinted && this.accepts(hinted, request)) return hinted;
+      if (hinted && this.choice.accepts(hinted, request)) return hinted;
     }
     const upstreams = this.upstreams();
     if (upstreams.length === 0) throw new NoUpstreamAvailableError('no upstream identity provider is configured');
-    return upstreams.length === 1 && this.accepts(upstreams[0]!, request) ? upstreams[0] : undefined;
+    return upstreams.length === 1 && this.choice.accepts(upstreams[0]!, request) ? upstreams[0] : undefined;
   }
 
   private backendFor(upstream: UpstreamInfo): Backend {
